@@ -1,0 +1,6 @@
+"""The embedded default: one laptop, no services."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)

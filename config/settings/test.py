@@ -1,0 +1,11 @@
+"""Test settings: SQLite unless DATABASE_URL names PostgreSQL (CI)."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+LOGGING["loggers"]["zhupei.audit"]["handlers"] = ["console"]  # noqa: F405
+LOGGING["loggers"]["zhupei.audit"]["level"] = "WARNING"  # noqa: F405
