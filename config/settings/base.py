@@ -211,3 +211,7 @@ LOGGING = {
 
 # --- audit: where audit_record() events go (the logs issue adds MongoDB) ---
 AUDIT_SINKS = env.list("AUDIT_SINKS", default=["core.audit.log_sink"])
+
+# Lockout is per account (等保: "limit failures per account"); adding the IP would let one failing
+# user behind the hospital NAT lock out every colleague. See docs/decisions/0003-login-lockout.md.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
