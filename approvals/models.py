@@ -112,6 +112,8 @@ class ApprovalRequest(models.Model):
     version = models.PositiveIntegerField(default=0)
     #: Who may act on the current step, kept for the inbox; re-resolved when roles change.
     current_approvers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="approval_inbox")
+    #: Everyone ever asked to decide: they keep seeing how it ended, even when a colleague decided.
+    invited = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="approval_invitations")
     submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)

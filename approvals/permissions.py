@@ -8,7 +8,7 @@ from .services import may_decide
 
 @permissions.register
 class ApprovalRequestPolicy(permissions.Policy):
-    """Seen by the people involved: submitter, subject, past and present approvers, and the office."""
+    """Seen by the people involved: submitter, subject, everyone asked to decide, and the office."""
 
     model = ApprovalRequest
 
@@ -16,7 +16,7 @@ class ApprovalRequestPolicy(permissions.Policy):
         if user.scope.is_office:
             return queryset
         involved = (
-            Q(submitter=user) | Q(subject=user) | Q(current_approvers=user) | Q(actions__actor=user)
+            Q(submitter=user) | Q(subject=user) | Q(invited=user) | Q(actions__actor=user)
         )
         return queryset.filter(pk__in=queryset.filter(involved).values("pk"))
 

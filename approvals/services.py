@@ -93,7 +93,9 @@ def _enter_step(request: ApprovalRequest, after_order: int) -> ApprovalStep | No
 
 def refresh_approvers(request: ApprovalRequest) -> None:
     if request.status == RequestStatus.PENDING and request.current_step is not None:
-        request.current_approvers.set(step_approvers(request.current_step, request))
+        approvers = list(step_approvers(request.current_step, request))
+        request.current_approvers.set(approvers)
+        request.invited.add(*approvers)
     else:
         request.current_approvers.clear()
 
