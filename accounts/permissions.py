@@ -8,9 +8,14 @@ from .models import User
 
 @permissions.register
 class UserPolicy(permissions.Policy):
-    """Account pages: the office and system admins manage everyone; a user sees their own."""
+    """Account pages: the office and system admins manage everyone; a user sees their own.
+
+    A per-object guardian grant (accounts.view_user) lets the office open one account to one
+    more person, e.g. an external examiner, without giving them a role.
+    """
 
     model = User
+    object_grants = True
 
     def scope(self, user, queryset: QuerySet) -> QuerySet:
         if user.scope.is_office or user.scope.is_system_admin:
