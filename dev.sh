@@ -2,6 +2,7 @@
 # The two commands of README.md:
 #   ./dev.sh up     set up everything (venv, packages, front-end assets, database, demo data) and start
 #   ./dev.sh test   set up what the tests need and run the whole suite (SQLite unless DATABASE_URL is set)
+#   ./dev.sh setup  only install (used by CI and the Dockerfile-less first run)
 # Needs only Python 3.11, git and the package registries.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,13 +43,16 @@ case "${1:-}" in
     log "Starting on http://$HOST:$PORT/  (Ctrl-C stops)"
     exec "$VENV/bin/python" manage.py runserver "$HOST:$PORT"
     ;;
+  setup)
+    setup
+    ;;
   test)
     setup
     shift
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)
-    echo "usage: ./dev.sh up | ./dev.sh test [pytest args]" >&2
+    echo "usage: ./dev.sh up | ./dev.sh test [pytest args] | ./dev.sh setup" >&2
     exit 2
     ;;
 esac

@@ -57,7 +57,22 @@ class UserAdmin(RoleAdminMixin, DjangoUserAdmin):
         (_("Status"), {"fields": ("status", "must_change_password", "password_changed_at", "applied_base")}),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = (
-        (None, {"classes": ("wide",), "fields": ("username", "real_name", "password1", "password2")}),
-    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "real_name", "password1", "password2")}),)
     inlines = [RoleAssignmentInline]
+
+
+# Unlocking an account is the office's and the system admins' job: give them django-axes' screen.
+from axes.admin import AccessAttemptAdmin  # noqa: E402
+from axes.models import AccessAttempt  # noqa: E402
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(RoleAdminMixin, AccessAttemptAdmin):
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

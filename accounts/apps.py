@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and organisation")
 
     def ready(self) -> None:
-        from . import navigation, permissions, workflows  # noqa: F401
+        from . import demo, navigation, permissions, workflows  # noqa: F401

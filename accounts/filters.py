@@ -14,7 +14,9 @@ class UserFilter(django_filters.FilterSet):
         label=_("Specialty base"), queryset=SpecialtyBase.objects.all(), method="in_base"
     )
     department = django_filters.ModelChoiceFilter(
-        label=_("Department"), queryset=Department.objects.all(), field_name="role_assignments__department",
+        label=_("Department"),
+        queryset=Department.objects.all(),
+        field_name="role_assignments__department",
         distinct=True,
     )
 

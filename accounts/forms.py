@@ -11,8 +11,12 @@ from .validators import normalize_id_number, validate_id_number, validate_phone
 
 class LoginForm(AuthenticationForm):
     error_messages = {
-        "invalid_login": _("The username or password is wrong. After repeated failures the account is locked for a while."),
-        "inactive": _("This account is not active yet. Registrations are activated after the training office approves them."),
+        "invalid_login": _(
+            "The username or password is wrong. After repeated failures the account is locked for a while."
+        ),
+        "inactive": _(
+            "This account is not active yet. Registrations are activated after the training office approves them."
+        ),
     }
 
     def confirm_login_allowed(self, user):
@@ -26,16 +30,22 @@ class RegistrationForm(forms.Form):
     phone = forms.CharField(label=_("Mobile phone"), max_length=11, validators=[validate_phone])
     email = forms.EmailField(label=_("Email"), required=False)
     base = forms.ModelChoiceField(
-        label=_("Specialty base applied to"), queryset=SpecialtyBase.objects.filter(is_active=True),
+        label=_("Specialty base applied to"),
+        queryset=SpecialtyBase.objects.filter(is_active=True),
         empty_label=_("Choose a base"),
     )
     username = forms.RegexField(
-        label=_("Username"), max_length=30, min_length=4, regex=r"^[A-Za-z0-9_.-]+$",
+        label=_("Username"),
+        max_length=30,
+        min_length=4,
+        regex=r"^[A-Za-z0-9_.-]+$",
         help_text=_("4–30 letters, digits, dots, dashes or underscores."),
         error_messages={"invalid": _("Use only letters, digits, dots, dashes and underscores.")},
     )
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
@@ -63,7 +73,9 @@ class RegistrationForm(forms.Form):
         if p1 and p2 and p1 != p2:
             self.add_error("password2", _("The two passwords differ."))
         elif p1:
-            probe = User(username=data.get("username", ""), real_name=data.get("real_name", ""), email=data.get("email", ""))
+            probe = User(
+                username=data.get("username", ""), real_name=data.get("real_name", ""), email=data.get("email", "")
+            )
             try:
                 password_validation.validate_password(p1, probe)
             except forms.ValidationError as exc:

@@ -23,8 +23,12 @@ class Hospital(models.Model):
     short_name = models.CharField(_("short name"), max_length=40, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=SiteKind.choices, default=SiteKind.MAIN)
     parent = models.ForeignKey(
-        "self", verbose_name=_("training hospital"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="sites",
+        "self",
+        verbose_name=_("training hospital"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="sites",
     )
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -65,12 +69,20 @@ class Department(models.Model):
         Hospital, verbose_name=_("hospital or site"), on_delete=models.PROTECT, related_name="departments"
     )
     base = models.ForeignKey(
-        SpecialtyBase, verbose_name=_("specialty base"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="departments",
+        SpecialtyBase,
+        verbose_name=_("specialty base"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="departments",
     )
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent department"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="children",
+        "self",
+        verbose_name=_("parent department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
     )
     code = models.CharField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
@@ -97,9 +109,7 @@ class User(AbstractUser):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     real_name = models.CharField(_("real name"), max_length=50)
-    staff_number = models.CharField(
-        _("staff or student number"), max_length=32, unique=True, null=True, blank=True
-    )
+    staff_number = models.CharField(_("staff or student number"), max_length=32, unique=True, null=True, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
     id_number_encrypted = models.TextField(_("ID number (encrypted)"), blank=True, editable=False)
     id_number_digest = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -107,8 +117,12 @@ class User(AbstractUser):
     must_change_password = models.BooleanField(_("must set a password at next login"), default=False)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     applied_base = models.ForeignKey(
-        SpecialtyBase, verbose_name=_("applied specialty base"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="applicants",
+        SpecialtyBase,
+        verbose_name=_("applied specialty base"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="applicants",
     )
 
     objects = ZhupeiUserManager()
@@ -173,12 +187,20 @@ class RoleAssignment(models.Model):
         Hospital, verbose_name=_("hospital"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     base = models.ForeignKey(
-        SpecialtyBase, verbose_name=_("specialty base"), null=True, blank=True,
-        on_delete=models.CASCADE, related_name="role_assignments",
+        SpecialtyBase,
+        verbose_name=_("specialty base"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True,
-        on_delete=models.CASCADE, related_name="role_assignments",
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_assignments",
     )
     valid_from = models.DateField(_("valid from"), default=timezone.localdate)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)

@@ -26,8 +26,10 @@ class Scope:
         from .models import Department, RoleAssignment
 
         grants: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-        rows = RoleAssignment.objects.active_on().filter(user=user).values_list(
-            "role", "hospital_id", "base_id", "department_id"
+        rows = (
+            RoleAssignment.objects.active_on()
+            .filter(user=user)
+            .values_list("role", "hospital_id", "base_id", "department_id")
         )
         for role, hospital_id, base_id, department_id in rows:
             kind = ROLE_SCOPE.get(role)

@@ -28,8 +28,12 @@ def registration_submit(
 ) -> User:
     """An applicant registers; the account stays pending until the training office approves it."""
     user = User(
-        username=username, real_name=real_name, phone=phone, email=email,
-        status=UserStatus.PENDING, applied_base=base,
+        username=username,
+        real_name=real_name,
+        phone=phone,
+        email=email,
+        status=UserStatus.PENDING,
+        applied_base=base,
     )
     user.id_number = id_number
     validate_password(password, user)
@@ -37,8 +41,13 @@ def registration_submit(
     user.save()
     audit_record(action="account.register", target=user, acting_user=user, changes={"status": [None, user.status]})
     approval_submit(
-        workflow=REGISTRATION_WORKFLOW, target=user, title=f"{real_name} · {base.name}",
-        acting_user=user, subject=user, base=base, hospital=base.hospital,
+        workflow=REGISTRATION_WORKFLOW,
+        target=user,
+        title=f"{real_name} · {base.name}",
+        acting_user=user,
+        subject=user,
+        base=base,
+        hospital=base.hospital,
     )
     return user
 
@@ -62,7 +71,9 @@ def user_activate(*, user: User, acting_user: User) -> User:
     old = user.status
     user.status = UserStatus.ACTIVE
     user.save(update_fields=["status", "is_active"])
-    audit_record(action="account.activate", target=user, acting_user=acting_user, changes={"status": [old, user.status]})
+    audit_record(
+        action="account.activate", target=user, acting_user=acting_user, changes={"status": [old, user.status]}
+    )
     return user
 
 
@@ -79,13 +90,19 @@ def role_assign(
     valid_until: date | None = None,
 ) -> RoleAssignment:
     assignment, created = RoleAssignment.objects.get_or_create(
-        user=user, role=role, hospital=hospital, base=base, department=department,
+        user=user,
+        role=role,
+        hospital=hospital,
+        base=base,
+        department=department,
         valid_until=valid_until,
         defaults={"valid_from": valid_from or timezone.localdate(), "granted_by": acting_user},
     )
     if created:
         audit_record(
-            action="role.assign", target=user, acting_user=acting_user,
+            action="role.assign",
+            target=user,
+            acting_user=acting_user,
             changes={"role": [None, f"{role}@{assignment.scope_object}"]},
         )
     return assignment

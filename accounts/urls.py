@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "accounts"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("me/", views.ProfileView.as_view(), name="profile"),
     path("users/", views.UserListView.as_view(), name="user_list"),
+    path("users/import/", import_views.ImportStartView.as_view(), name="import_start"),
+    path("users/import/template.xlsx", import_views.TemplateDownloadView.as_view(), name="import_template"),
+    path("users/import/confirm/", import_views.ImportConfirmView.as_view(), name="import_confirm"),
     path("users/<uuid:uuid>/", views.UserDetailView.as_view(), name="user_detail"),
     path("users/<uuid:uuid>/reveal-id/", views.RevealIdNumberView.as_view(), name="reveal_id"),
 ]

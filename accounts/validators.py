@@ -58,10 +58,8 @@ class CharacterClassesValidator:
 
     def get_help_text(self) -> str:
         return ngettext(
-            "Your password must mix at least %(n)d kind of character: "
-            "lower-case, upper-case, digits, symbols.",
-            "Your password must mix at least %(n)d kinds of characters: "
-            "lower-case, upper-case, digits, symbols.",
+            "Your password must mix at least %(n)d kind of character: lower-case, upper-case, digits, symbols.",
+            "Your password must mix at least %(n)d kinds of characters: lower-case, upper-case, digits, symbols.",
             self.min_classes,
         ) % {"n": self.min_classes}
 

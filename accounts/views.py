@@ -5,7 +5,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -15,10 +15,10 @@ from django_filters.views import FilterView
 from core.permissions import RoleRequiredMixin, ScopedObjectMixin, can, get_visible_or_404, require, visible
 
 from . import services
+from .choices import Role
 from .filters import UserFilter
 from .forms import LoginForm, RegistrationForm
 from .models import RoleAssignment, User
-from .choices import Role
 
 
 class LoginView(auth_views.LoginView):
@@ -34,8 +34,13 @@ class RegisterView(FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         services.registration_submit(
-            username=data["username"], password=data["password1"], real_name=data["real_name"],
-            id_number=data["id_number"], phone=data["phone"], email=data["email"], base=data["base"],
+            username=data["username"],
+            password=data["password1"],
+            real_name=data["real_name"],
+            id_number=data["id_number"],
+            phone=data["phone"],
+            email=data["email"],
+            base=data["base"],
         )
         return render(self.request, "accounts/register_done.html", {"real_name": data["real_name"]})
 
@@ -123,5 +128,3 @@ class RevealIdNumberView(LoginRequiredMixin, View):
         require(request.user, "reveal", subject)
         number = services.id_number_reveal(user=request.user, subject=subject)
         return HttpResponse(format_html('<span class="font-monospace">{}</span>', number))
-
-

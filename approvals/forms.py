@@ -6,12 +6,17 @@ from .choices import ActionKind
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=[(ActionKind.APPROVE, _("Approve")), (ActionKind.RETURN, _("Return for changes")),
-                 (ActionKind.REJECT, _("Reject"))],
+        choices=[
+            (ActionKind.APPROVE, _("Approve")),
+            (ActionKind.RETURN, _("Return for changes")),
+            (ActionKind.REJECT, _("Reject")),
+        ],
         widget=forms.HiddenInput,
     )
     comment = forms.CharField(
-        label=_("Comment"), required=False, max_length=2000,
+        label=_("Comment"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("Required when returning or rejecting")}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -24,4 +29,6 @@ class DecisionForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    comment = forms.CharField(label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -43,8 +43,12 @@ class ApprovalStep(models.Model):
     name = models.CharField(_("name"), max_length=100)
     role = models.CharField(_("approver role"), max_length=32, choices=Role.choices)
     relation = models.CharField(
-        _("relation"), max_length=64, blank=True,
-        help_text=_("Optional: a named relation such as the resident's supervisor, instead of everyone holding the role."),
+        _("relation"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Optional: a named relation such as the resident's supervisor, instead of everyone holding the role."
+        ),
     )
     condition_field = models.CharField(_("only when field"), max_length=64, blank=True)
     condition_operator = models.CharField(_("operator"), max_length=3, choices=Operator.choices, blank=True)
@@ -92,11 +96,17 @@ class ApprovalRequest(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("submitter"), on_delete=models.PROTECT, related_name="+"
     )
     subject = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("about"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("about"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     hospital = models.ForeignKey("accounts.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    base = models.ForeignKey("accounts.SpecialtyBase", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    base = models.ForeignKey(
+        "accounts.SpecialtyBase", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     department = models.ForeignKey(
         "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -105,8 +115,12 @@ class ApprovalRequest(models.Model):
         _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING, db_index=True
     )
     current_step = models.ForeignKey(
-        ApprovalStep, verbose_name=_("current step"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        ApprovalStep,
+        verbose_name=_("current step"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     #: Bumped by every action; a decision names the version it was made on (compare-and-swap).
     version = models.PositiveIntegerField(default=0)

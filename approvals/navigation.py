@@ -10,7 +10,9 @@ from .choices import OPEN_STATUSES
 from .selectors import inbox_count, inbox_for, submitted_by
 
 register(
-    NavItem(label=_("To-do"), url_name="approvals:inbox", icon="inbox", order=10, allowed=lambda u: True, badge=inbox_count)
+    NavItem(
+        label=_("To-do"), url_name="approvals:inbox", icon="inbox", order=10, allowed=lambda u: True, badge=inbox_count
+    )
 )
 register(NavItem(label=_("My requests"), url_name="approvals:mine", icon="send", order=20, allowed=lambda u: True))
 
@@ -23,10 +25,14 @@ def _mine_panel(request) -> dict:
     return {"items": list(submitted_by(request.user).filter(status__in=OPEN_STATUSES)[:5])}
 
 
-register_panel(Panel(template="approvals/includes/inbox_panel.html", context=_inbox_panel, allowed=lambda u: True, order=10))
+register_panel(
+    Panel(template="approvals/includes/inbox_panel.html", context=_inbox_panel, allowed=lambda u: True, order=10)
+)
 register_panel(
     Panel(
-        template="approvals/includes/mine_panel.html", context=_mine_panel, order=30,
+        template="approvals/includes/mine_panel.html",
+        context=_mine_panel,
+        order=30,
         allowed=lambda u: submitted_by(u).filter(status__in=OPEN_STATUSES).exists(),
     )
 )

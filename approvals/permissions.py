@@ -15,9 +15,7 @@ class ApprovalRequestPolicy(permissions.Policy):
     def scope(self, user, queryset: QuerySet) -> QuerySet:
         if user.scope.is_office:
             return queryset
-        involved = (
-            Q(submitter=user) | Q(subject=user) | Q(invited=user) | Q(actions__actor=user)
-        )
+        involved = Q(submitter=user) | Q(subject=user) | Q(invited=user) | Q(actions__actor=user)
         return queryset.filter(pk__in=queryset.filter(involved).values("pk"))
 
     def allows(self, user, action: str, obj: ApprovalRequest) -> bool:

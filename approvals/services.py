@@ -33,15 +33,25 @@ def chain_for(workflow_code: str) -> ApprovalChain:
         for order, spec in enumerate(workflow.default_steps, start=1):
             field, operator, value = spec.condition or ("", "", "")
             ApprovalStep.objects.create(
-                chain=chain, order=order, name=str(spec.name), role=spec.role, relation=spec.relation,
-                condition_field=field, condition_operator=operator, condition_value=str(value),
+                chain=chain,
+                order=order,
+                name=str(spec.name),
+                role=spec.role,
+                relation=spec.relation,
+                condition_field=field,
+                condition_operator=operator,
+                condition_value=str(value),
             )
     return chain
 
 
 def _office_hospital_id(request: ApprovalRequest) -> int | None:
     """The hospital whose office and admins act: a collaborating site answers to its parent."""
-    for source in (request.hospital, getattr(request.base, "hospital", None), getattr(request.department, "hospital", None)):
+    for source in (
+        request.hospital,
+        getattr(request.base, "hospital", None),
+        getattr(request.department, "hospital", None),
+    ):
         if source is not None:
             return source.parent_id or source.pk
     return None
@@ -133,9 +143,16 @@ def approval_submit(
     """Open a request and route it to the first step that applies (approve at once if none does)."""
     registry.get_workflow(workflow)
     request = ApprovalRequest.objects.create(
-        workflow=workflow, chain=chain_for(workflow), title=title[:200],
-        target_type=ContentType.objects.get_for_model(target), target_id=str(target.pk),
-        submitter=acting_user, subject=subject, hospital=hospital, base=base, department=department,
+        workflow=workflow,
+        chain=chain_for(workflow),
+        title=title[:200],
+        target_type=ContentType.objects.get_for_model(target),
+        target_id=str(target.pk),
+        submitter=acting_user,
+        subject=subject,
+        hospital=hospital,
+        base=base,
+        department=department,
         context=context or {},
     )
     ApprovalAction.objects.create(request=request, actor=acting_user, kind=ActionKind.SUBMIT, comment=comment)
@@ -159,19 +176,26 @@ def approval_decide(
     if decision in (ActionKind.REJECT, ActionKind.RETURN) and not comment:
         raise ValidationError({"comment": _("Please give a reason: the submitter will read it.")})
     # Compare-and-swap on the version: the row lock makes the loser wait, then match nothing.
-    won = ApprovalRequest.objects.filter(
-        pk=request.pk, version=expected_version, status=RequestStatus.PENDING
-    ).update(version=F("version") + 1, updated_at=timezone.now())
+    won = ApprovalRequest.objects.filter(pk=request.pk, version=expected_version, status=RequestStatus.PENDING).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
     if not won:
-        raise ApprovalConflict(_("This request has already been handled by someone else. Its current state is shown below."))
-    request = ApprovalRequest.objects.select_related("current_step", "department", "base", "hospital").get(pk=request.pk)
+        raise ApprovalConflict(
+            _("This request has already been handled by someone else. Its current state is shown below.")
+        )
+    request = ApprovalRequest.objects.select_related("current_step", "department", "base", "hospital").get(
+        pk=request.pk
+    )
     step = request.current_step
     if step is None or not may_decide(acting_user, request):
         raise PermissionDenied
     ApprovalAction.objects.create(request=request, step=step, actor=acting_user, kind=decision, comment=comment)
     audit_record(
-        action=f"approval.{decision}", target=request, acting_user=acting_user,
-        workflow=request.workflow, step=step.name,
+        action=f"approval.{decision}",
+        target=request,
+        acting_user=acting_user,
+        workflow=request.workflow,
+        step=step.name,
     )
     if decision == ActionKind.APPROVE:
         if _enter_step(request, after_order=step.order) is None:
@@ -213,9 +237,9 @@ def approval_resubmit(
     """After a return, the submitter sends the request again; it starts from the first step."""
     if acting_user.pk != request.submitter_id:
         raise PermissionDenied
-    won = ApprovalRequest.objects.filter(
-        pk=request.pk, version=request.version, status=RequestStatus.RETURNED
-    ).update(version=F("version") + 1)
+    won = ApprovalRequest.objects.filter(pk=request.pk, version=request.version, status=RequestStatus.RETURNED).update(
+        version=F("version") + 1
+    )
     if not won:
         raise ApprovalConflict(_("Only a request returned for changes can be resubmitted."))
     request.refresh_from_db()

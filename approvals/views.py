@@ -88,8 +88,11 @@ class DecideView(LoginRequiredMixin, View):
             require(request.user, "decide", obj)  # a stale version is a conflict, not a 403
         try:
             services.approval_decide(
-                request=obj, decision=form.cleaned_data["decision"], acting_user=request.user,
-                expected_version=form.cleaned_data["version"], comment=form.cleaned_data["comment"],
+                request=obj,
+                decision=form.cleaned_data["decision"],
+                acting_user=request.user,
+                expected_version=form.cleaned_data["version"],
+                comment=form.cleaned_data["comment"],
             )
         except services.ApprovalConflict as exc:
             messages.warning(request, str(exc))
@@ -110,7 +113,9 @@ class WithdrawView(LoginRequiredMixin, View):
         form = CommentForm(request.POST)
         form.is_valid()
         try:
-            services.approval_withdraw(request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", ""))
+            services.approval_withdraw(
+                request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", "")
+            )
         except services.ApprovalConflict as exc:
             messages.warning(request, str(exc))
         else:
@@ -125,7 +130,9 @@ class ResubmitView(LoginRequiredMixin, View):
         form = CommentForm(request.POST)
         form.is_valid()
         try:
-            services.approval_resubmit(request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", ""))
+            services.approval_resubmit(
+                request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", "")
+            )
         except services.ApprovalConflict as exc:
             messages.warning(request, str(exc))
         else:

@@ -49,8 +49,12 @@ class RoleAdminMixin:
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
-        audit_record(action=f"admin.change.{obj._meta.model_name}", target=obj, acting_user=request.user,
-                     message=str(message)[:500])
+        audit_record(
+            action=f"admin.change.{obj._meta.model_name}",
+            target=obj,
+            acting_user=request.user,
+            message=str(message)[:500],
+        )
         return super().log_change(request, obj, message)
 
     def log_deletions(self, request, queryset):

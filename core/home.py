@@ -21,8 +21,4 @@ def register(panel: Panel) -> None:
 
 
 def panels_for(request) -> list[dict]:
-    return [
-        {"template": p.template, **p.context(request)}
-        for p in _panels
-        if p.allowed(request.user)
-    ]
+    return [{"template": p.template, **p.context(request)} for p in _panels if p.allowed(request.user)]

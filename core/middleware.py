@@ -31,7 +31,9 @@ class SessionTimeoutMiddleware:
                 user = request.user
                 logout(request)
                 audit_record(
-                    action="auth.session_timeout", acting_user=user, request=request,
+                    action="auth.session_timeout",
+                    acting_user=user,
+                    request=request,
                     reason="idle" if idle else "absolute",
                 )
                 messages.info(request, _("You were signed out after a period of inactivity. Please sign in again."))

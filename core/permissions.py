@@ -63,8 +63,11 @@ def visible(user, queryset: QuerySet | type[Model]) -> QuerySet:
         from guardian.shortcuts import get_objects_for_user
 
         granted = get_objects_for_user(
-            user, _codename("view", queryset.model), klass=queryset.model,
-            with_superuser=False, accept_global_perms=False,
+            user,
+            _codename("view", queryset.model),
+            klass=queryset.model,
+            with_superuser=False,
+            accept_global_perms=False,
         ).values("pk")
         scoped = queryset.filter(pk__in=scoped.values("pk")) | queryset.filter(pk__in=granted)
     return scoped
@@ -87,8 +90,12 @@ def get_visible_or_404(user, queryset: QuerySet | type[Model], **lookup: Any) ->
     except Http404:
         model = scoped.model
         audit_record(
-            action="access.not_found", outcome="denied", acting_user=user,
-            target=None, model=model._meta.label_lower, lookup=_lookup_repr(lookup),
+            action="access.not_found",
+            outcome="denied",
+            acting_user=user,
+            target=None,
+            model=model._meta.label_lower,
+            lookup=_lookup_repr(lookup),
         )
         raise
 
@@ -140,7 +147,9 @@ class RoleRequiredMixin:
             return self.handle_no_permission()  # type: ignore[attr-defined]
         if not request.user.scope.has_role(*self.required_roles):
             audit_record(
-                action="access.denied", outcome="denied", acting_user=request.user,
+                action="access.denied",
+                outcome="denied",
+                acting_user=request.user,
                 view=request.resolver_match.view_name if request.resolver_match else request.path,
             )
             raise PermissionDenied

@@ -21,7 +21,10 @@ def _logged_out(sender, request, user, **kwargs) -> None:
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     audit_record(
-        action="auth.login", outcome="failure", acting_user=None, request=request,
+        action="auth.login",
+        outcome="failure",
+        acting_user=None,
+        request=request,
         username=str(credentials.get("username", ""))[:150],
     )
 

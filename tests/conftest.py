@@ -113,8 +113,18 @@ def outsider(org):
 @pytest.fixture
 def personas(request, org) -> dict:
     names = [
-        "resident", "other_resident", "supervisor", "secretary", "head", "clerk",
-        "director", "other_director", "office", "sysadmin", "auditor", "outsider",
+        "resident",
+        "other_resident",
+        "supervisor",
+        "secretary",
+        "head",
+        "clerk",
+        "director",
+        "other_director",
+        "office",
+        "sysadmin",
+        "auditor",
+        "outsider",
     ]
     people = {name: request.getfixturevalue(name) for name in names}
     people["anonymous"] = None

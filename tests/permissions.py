@@ -23,7 +23,12 @@ def _status(client: Client, user, url: str, method: str, data: dict | None) -> i
 
 
 def assert_access(
-    client: Client, personas: dict, expected: dict[str, int | str], url: str, *, method: str = "get",
+    client: Client,
+    personas: dict,
+    expected: dict[str, int | str],
+    url: str,
+    *,
+    method: str = "get",
     data: dict | None = None,
 ) -> None:
     got = {name: _status(client, personas[name], url, method, data) for name in expected}

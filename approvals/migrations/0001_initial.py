@@ -7,105 +7,278 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('contenttypes', '0002_remove_content_type_name'),
+        ("accounts", "0001_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApprovalChain',
+            name="ApprovalChain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('workflow', models.CharField(db_index=True, max_length=64, verbose_name='workflow')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("workflow", models.CharField(db_index=True, max_length=64, verbose_name="workflow")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'approval chain',
-                'verbose_name_plural': 'approval chains',
-                'ordering': ['workflow', '-is_active', '-created_at'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('workflow',), name='one_active_chain_per_workflow')],
+                "verbose_name": "approval chain",
+                "verbose_name_plural": "approval chains",
+                "ordering": ["workflow", "-is_active", "-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_active", True)),
+                        fields=("workflow",),
+                        name="one_active_chain_per_workflow",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalStep',
+            name="ApprovalStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order', models.PositiveSmallIntegerField(verbose_name='order')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('role', models.CharField(choices=[('resident', 'Resident'), ('supervisor', 'Supervising doctor'), ('mentor', 'Mentor'), ('teaching_secretary', 'Teaching secretary'), ('department_head', 'Department head'), ('attendance_clerk', 'Attendance clerk'), ('base_director', 'Base director'), ('base_secretary', 'Base secretary'), ('training_office', 'Training office'), ('system_admin', 'System administrator'), ('auditor', 'Auditor')], max_length=32, verbose_name='approver role')),
-                ('relation', models.CharField(blank=True, help_text="Optional: a named relation such as the resident's supervisor, instead of everyone holding the role.", max_length=64, verbose_name='relation')),
-                ('condition_field', models.CharField(blank=True, max_length=64, verbose_name='only when field')),
-                ('condition_operator', models.CharField(blank=True, choices=[('gt', '>'), ('gte', '≥'), ('lt', '<'), ('lte', '≤'), ('eq', '='), ('ne', '≠')], max_length=3, verbose_name='operator')),
-                ('condition_value', models.CharField(blank=True, max_length=64, verbose_name='value')),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='approvals.approvalchain')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("order", models.PositiveSmallIntegerField(verbose_name="order")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident"),
+                            ("supervisor", "Supervising doctor"),
+                            ("mentor", "Mentor"),
+                            ("teaching_secretary", "Teaching secretary"),
+                            ("department_head", "Department head"),
+                            ("attendance_clerk", "Attendance clerk"),
+                            ("base_director", "Base director"),
+                            ("base_secretary", "Base secretary"),
+                            ("training_office", "Training office"),
+                            ("system_admin", "System administrator"),
+                            ("auditor", "Auditor"),
+                        ],
+                        max_length=32,
+                        verbose_name="approver role",
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        blank=True,
+                        help_text="Optional: a named relation such as the resident's supervisor, instead of everyone holding the role.",
+                        max_length=64,
+                        verbose_name="relation",
+                    ),
+                ),
+                ("condition_field", models.CharField(blank=True, max_length=64, verbose_name="only when field")),
+                (
+                    "condition_operator",
+                    models.CharField(
+                        blank=True,
+                        choices=[("gt", ">"), ("gte", "≥"), ("lt", "<"), ("lte", "≤"), ("eq", "="), ("ne", "≠")],
+                        max_length=3,
+                        verbose_name="operator",
+                    ),
+                ),
+                ("condition_value", models.CharField(blank=True, max_length=64, verbose_name="value")),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="approvals.approvalchain"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval step',
-                'verbose_name_plural': 'approval steps',
-                'ordering': ['chain', 'order'],
+                "verbose_name": "approval step",
+                "verbose_name_plural": "approval steps",
+                "ordering": ["chain", "order"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalRequest',
+            name="ApprovalRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('workflow', models.CharField(db_index=True, max_length=64, verbose_name='workflow')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('target_id', models.CharField(max_length=64)),
-                ('context', models.JSONField(blank=True, default=dict, verbose_name='facts the conditions read')),
-                ('status', models.CharField(choices=[('pending', 'In review'), ('returned', 'Returned for changes'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], db_index=True, default='pending', max_length=16, verbose_name='status')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('submitted_at', models.DateTimeField(auto_now_add=True, verbose_name='submitted at')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('base', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.specialtybase')),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='approvals.approvalchain')),
-                ('current_approvers', models.ManyToManyField(blank=True, related_name='approval_inbox', to=settings.AUTH_USER_MODEL)),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.department')),
-                ('hospital', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.hospital')),
-                ('invited', models.ManyToManyField(blank=True, related_name='approval_invitations', to=settings.AUTH_USER_MODEL)),
-                ('subject', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='about')),
-                ('submitter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='submitter')),
-                ('target_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='contenttypes.contenttype')),
-                ('current_step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.approvalstep', verbose_name='current step')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("workflow", models.CharField(db_index=True, max_length=64, verbose_name="workflow")),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("target_id", models.CharField(max_length=64)),
+                ("context", models.JSONField(blank=True, default=dict, verbose_name="facts the conditions read")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "In review"),
+                            ("returned", "Returned for changes"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("submitted_at", models.DateTimeField(auto_now_add=True, verbose_name="submitted at")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                (
+                    "base",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.specialtybase",
+                    ),
+                ),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="approvals.approvalchain",
+                    ),
+                ),
+                (
+                    "current_approvers",
+                    models.ManyToManyField(blank=True, related_name="approval_inbox", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.department",
+                    ),
+                ),
+                (
+                    "hospital",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.hospital",
+                    ),
+                ),
+                (
+                    "invited",
+                    models.ManyToManyField(
+                        blank=True, related_name="approval_invitations", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="about",
+                    ),
+                ),
+                (
+                    "submitter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="submitter",
+                    ),
+                ),
+                (
+                    "target_type",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="contenttypes.contenttype"),
+                ),
+                (
+                    "current_step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.approvalstep",
+                        verbose_name="current step",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval request',
-                'verbose_name_plural': 'approval requests',
-                'ordering': ['-submitted_at'],
+                "verbose_name": "approval request",
+                "verbose_name_plural": "approval requests",
+                "ordering": ["-submitted_at"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalAction',
+            name="ApprovalAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submit', 'Submitted'), ('approve', 'Approved'), ('reject', 'Rejected'), ('return', 'Returned for changes'), ('withdraw', 'Withdrawn'), ('resubmit', 'Resubmitted'), ('skip', 'Skipped (condition not met)')], max_length=16, verbose_name='action')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='at')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='approval_actions', to=settings.AUTH_USER_MODEL)),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='actions', to='approvals.approvalrequest')),
-                ('step', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.approvalstep')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("submit", "Submitted"),
+                            ("approve", "Approved"),
+                            ("reject", "Rejected"),
+                            ("return", "Returned for changes"),
+                            ("withdraw", "Withdrawn"),
+                            ("resubmit", "Resubmitted"),
+                            ("skip", "Skipped (condition not met)"),
+                        ],
+                        max_length=16,
+                        verbose_name="action",
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="at")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_actions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="actions",
+                        to="approvals.approvalrequest",
+                    ),
+                ),
+                (
+                    "step",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.approvalstep",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'approval action',
-                'verbose_name_plural': 'approval actions',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "approval action",
+                "verbose_name_plural": "approval actions",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='approvalstep',
-            constraint=models.UniqueConstraint(fields=('chain', 'order'), name='step_order_unique_in_chain'),
+            model_name="approvalstep",
+            constraint=models.UniqueConstraint(fields=("chain", "order"), name="step_order_unique_in_chain"),
         ),
         migrations.AddIndex(
-            model_name='approvalrequest',
-            index=models.Index(fields=['target_type', 'target_id'], name='approvals_a_target__753376_idx'),
+            model_name="approvalrequest",
+            index=models.Index(fields=["target_type", "target_id"], name="approvals_a_target__753376_idx"),
         ),
     ]

@@ -9,3 +9,7 @@ CELERY_BROKER_URL = "memory://"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING["loggers"]["zhupei.audit"]["handlers"] = ["console"]  # noqa: F405
 LOGGING["loggers"]["zhupei.audit"]["level"] = "WARNING"  # noqa: F405
+
+# Browser tests: collectstatic never runs, so WhiteNoise serves straight from the finders.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

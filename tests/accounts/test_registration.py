@@ -11,8 +11,14 @@ pytestmark = pytest.mark.django_db
 
 def _form(org, **overrides):
     data = {
-        "real_name": "林新生", "id_number": make_id_number(501), "phone": "13912345678", "email": "lin@example.cn",
-        "base": org.internal.pk, "username": "linxs", "password1": "Xinsheng#2025", "password2": "Xinsheng#2025",
+        "real_name": "林新生",
+        "id_number": make_id_number(501),
+        "phone": "13912345678",
+        "email": "lin@example.cn",
+        "base": org.internal.pk,
+        "username": "linxs",
+        "password1": "Xinsheng#2025",
+        "password2": "Xinsheng#2025",
     }
     return {**data, **overrides}
 

@@ -21,10 +21,17 @@ def test_own_account_pages_need_a_sign_in(client, personas):
 
 def test_the_account_list_is_for_the_office_and_system_admins(client, personas):
     assert_access(
-        client, personas,
+        client,
+        personas,
         {
-            "anonymous": LOGIN, "resident": 403, "supervisor": 403, "director": 403, "auditor": 403,
-            "outsider": 403, "office": 200, "sysadmin": 200,
+            "anonymous": LOGIN,
+            "resident": 403,
+            "supervisor": 403,
+            "director": 403,
+            "auditor": 403,
+            "outsider": 403,
+            "office": 200,
+            "sysadmin": 200,
         },
         reverse("accounts:user_list"),
     )
@@ -33,10 +40,18 @@ def test_the_account_list_is_for_the_office_and_system_admins(client, personas):
 def test_an_account_page_is_visible_to_its_owner_and_the_managers_only(client, personas, resident):
     url = reverse("accounts:user_detail", args=[resident.uuid])
     assert_access(
-        client, personas,
+        client,
+        personas,
         {
-            "anonymous": LOGIN, "other_resident": 404, "supervisor": 404, "director": 404, "auditor": 404,
-            "outsider": 404, "resident": 200, "office": 200, "sysadmin": 200,
+            "anonymous": LOGIN,
+            "other_resident": 404,
+            "supervisor": 404,
+            "director": 404,
+            "auditor": 404,
+            "outsider": 404,
+            "resident": 200,
+            "office": 200,
+            "sysadmin": 200,
         },
         url,
     )
@@ -45,9 +60,11 @@ def test_an_account_page_is_visible_to_its_owner_and_the_managers_only(client, p
 def test_only_the_training_office_may_reveal_an_id_number(client, personas, resident):
     url = reverse("accounts:reveal_id", args=[resident.uuid])
     assert_access(
-        client, personas,
+        client,
+        personas,
         {"anonymous": LOGIN, "outsider": 404, "supervisor": 404, "resident": 403, "sysadmin": 403, "office": 200},
-        url, method="post",
+        url,
+        method="post",
     )
 
 
@@ -94,8 +111,12 @@ def test_a_profile_shows_the_roles_held(login, supervisor):
 
 
 def test_the_admin_screens_are_for_the_office_and_system_admins_never_the_auditor(client, personas):
-    for name in ("admin:index", "admin:accounts_department_changelist", "admin:accounts_specialtybase_add",
-                 "admin:approvals_approvalchain_changelist"):
+    for name in (
+        "admin:index",
+        "admin:accounts_department_changelist",
+        "admin:accounts_specialtybase_add",
+        "admin:approvals_approvalchain_changelist",
+    ):
         url = reverse(name)
         got = {}
         for persona in ("anonymous", "resident", "auditor", "director", "office", "sysadmin"):
@@ -104,7 +125,12 @@ def test_the_admin_screens_are_for_the_office_and_system_admins_never_the_audito
                 client.force_login(personas[persona])
             got[persona] = client.get(url).status_code
         assert got == {
-            "anonymous": 302, "resident": 302, "auditor": 302, "director": 302, "office": 200, "sysadmin": 200
+            "anonymous": 302,
+            "resident": 302,
+            "auditor": 302,
+            "director": 302,
+            "office": 200,
+            "sysadmin": 200,
         }, name
 
 

@@ -55,8 +55,14 @@ def leave(org, resident, supervisor, head, director, office):
 
     def submit(days: int):
         return approval_submit(
-            workflow="test.leave", target=resident, title=f"李住院 请假 {days} 天", acting_user=resident,
-            subject=resident, department=org.cardiology, base=org.internal, context={"days": days},
+            workflow="test.leave",
+            target=resident,
+            title=f"李住院 请假 {days} 天",
+            acting_user=resident,
+            subject=resident,
+            department=org.cardiology,
+            base=org.internal,
+            context={"days": days},
         )
 
     return submit

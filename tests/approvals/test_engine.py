@@ -19,7 +19,10 @@ pytestmark = pytest.mark.django_db
 
 def approve(request, user, comment=""):
     return approval_decide(
-        request=request, decision=ActionKind.APPROVE, acting_user=user, expected_version=request.version,
+        request=request,
+        decision=ActionKind.APPROVE,
+        acting_user=user,
+        expected_version=request.version,
         comment=comment,
     )
 
@@ -70,7 +73,10 @@ def test_rejecting_needs_a_reason_and_ends_the_request(leave, supervisor, hook_c
     assert request.status == RequestStatus.PENDING
 
     request = approval_decide(
-        request=request, decision="reject", acting_user=supervisor, expected_version=request.version,
+        request=request,
+        decision="reject",
+        acting_user=supervisor,
+        expected_version=request.version,
         comment="轮转期间不宜请假",
     )
     assert request.status == RequestStatus.REJECTED
@@ -129,8 +135,14 @@ def test_the_submitter_never_approves_their_own_request(org, supervisor, head):
     from approvals.services import approval_submit
 
     request = approval_submit(
-        workflow="test.leave", target=supervisor, title="带教自己请假", acting_user=supervisor,
-        subject=supervisor, department=org.cardiology, base=org.internal, context={"days": 1},
+        workflow="test.leave",
+        target=supervisor,
+        title="带教自己请假",
+        acting_user=supervisor,
+        subject=supervisor,
+        department=org.cardiology,
+        base=org.internal,
+        context={"days": 1},
     )
     # The relation resolves to the supervisor herself; she is excluded, so the office takes the step.
     assert supervisor not in request.current_approvers.all()
@@ -142,8 +154,14 @@ def test_a_step_without_any_approver_falls_back_to_the_training_office(org, resi
     from approvals.services import approval_submit
 
     request = approval_submit(  # nobody supervises in general surgery
-        workflow="test.leave", target=resident, title="外科请假", acting_user=resident,
-        subject=resident, department=org.general_surgery, base=org.surgery, context={"days": 1},
+        workflow="test.leave",
+        target=resident,
+        title="外科请假",
+        acting_user=resident,
+        subject=resident,
+        department=org.general_surgery,
+        base=org.surgery,
+        context={"days": 1},
     )
     assert list(request.current_approvers.all()) == [office]
 

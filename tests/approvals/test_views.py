@@ -18,11 +18,19 @@ def test_a_request_is_visible_only_to_the_people_involved(client, personas, leav
     request = leave(2)
     url = reverse("approvals:detail", args=[request.uuid])
     assert_access(
-        client, personas,
+        client,
+        personas,
         {
-            "anonymous": LOGIN, "outsider": 404, "other_resident": 404, "other_director": 404,
-            "secretary": 404, "clerk": 404, "auditor": 404,
-            "resident": 200, "supervisor": 200, "office": 200,
+            "anonymous": LOGIN,
+            "outsider": 404,
+            "other_resident": 404,
+            "other_director": 404,
+            "secretary": 404,
+            "clerk": 404,
+            "auditor": 404,
+            "resident": 200,
+            "supervisor": 200,
+            "office": 200,
         },
         url,
     )
@@ -33,8 +41,12 @@ def test_deciding_through_the_view_requires_being_the_current_approver(client, p
     url = reverse("approvals:decide", args=[request.uuid])
     data = {"decision": "approve", "version": request.version}
     assert_access(
-        client, personas, {"anonymous": LOGIN, "outsider": 404, "resident": 403, "office": 403}, url,
-        method="post", data=data,
+        client,
+        personas,
+        {"anonymous": LOGIN, "outsider": 404, "resident": 403, "office": 403},
+        url,
+        method="post",
+        data=data,
     )
     request.refresh_from_db()
     assert request.status == RequestStatus.PENDING and request.version == 0
@@ -55,7 +67,8 @@ def test_a_supervisor_approves_from_the_page_and_the_head_sees_it_next(login, su
     page = client.get(reverse("approvals:detail", args=[request.uuid]))
     assert page.context["can_decide"] is True
     response = client.post(
-        reverse("approvals:decide", args=[request.uuid]), {"decision": "approve", "version": request.version},
+        reverse("approvals:decide", args=[request.uuid]),
+        {"decision": "approve", "version": request.version},
         follow=True,
     )
     assert response.status_code == 200
@@ -82,7 +95,9 @@ def test_the_second_of_two_approvers_sees_a_clear_message(login, supervisor, org
     RoleAssignmentFactory(user=colleague, role="supervisor", department=org.cardiology)
     request = leave(2)
     version = request.version
-    login(supervisor).post(reverse("approvals:decide", args=[request.uuid]), {"decision": "approve", "version": version})
+    login(supervisor).post(
+        reverse("approvals:decide", args=[request.uuid]), {"decision": "approve", "version": version}
+    )
     response = login(colleague).post(
         reverse("approvals:decide", args=[request.uuid]), {"decision": "approve", "version": version}, follow=True
     )
@@ -115,7 +130,10 @@ def test_only_the_submitter_may_withdraw_or_resubmit(client, personas, leave):
     for name in ("approvals:withdraw", "approvals:resubmit"):
         url = reverse(name, args=[request.uuid])
         assert_access(
-            client, personas, {"anonymous": LOGIN, "outsider": 404, "supervisor": 403, "office": 403}, url,
+            client,
+            personas,
+            {"anonymous": LOGIN, "outsider": 404, "supervisor": 403, "office": 403},
+            url,
             method="post",
         )
     request.refresh_from_db()

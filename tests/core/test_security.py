@@ -74,8 +74,14 @@ def test_a_session_ends_after_the_absolute_limit_even_when_active(client, reside
 
 @pytest.mark.parametrize(
     "password,ok",
-    [("short1A", False), ("alllowercase", False), ("lowerUPPER", False), ("lower123UPPER", True),
-     ("lower-123", True), ("Password1", False)],  # the last is on the common-password list
+    [
+        ("short1A", False),
+        ("alllowercase", False),
+        ("lowerUPPER", False),
+        ("lower123UPPER", True),
+        ("lower-123", True),
+        ("Password1", False),
+    ],  # the last is on the common-password list
 )
 def test_the_password_policy_wants_eight_characters_of_three_kinds(password, ok):
     if ok:
@@ -106,3 +112,17 @@ def test_pending_and_disabled_accounts_cannot_sign_in(client, resident):
         resident.save()
         assert _login(client, "resident", PASSWORD).status_code == 200
         assert "_auth_user_id" not in client.session
+
+
+def test_the_office_unlocks_a_locked_account_in_the_admin(client, resident, office):
+    from axes.models import AccessAttempt
+
+    for _ in range(5):
+        _login(client, "resident", "wrong-password")
+    attempt = AccessAttempt.objects.get(username="resident")
+    client.force_login(office)
+    assert client.get(reverse("admin:axes_accessattempt_changelist")).status_code == 200
+    response = client.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    client.logout()
+    assert _login(client, "resident", PASSWORD).status_code == 302

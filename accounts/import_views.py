@@ -1,0 +1,132 @@
+"""The three screens of the staff import: upload with preview, the template, and the confirm step.
+
+Pages that show ID numbers (even masked) or initial passwords are never cached by the browser.
+"""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from core.permissions import RoleRequiredMixin
+
+from . import imports
+from .choices import ROLE_SCOPE, Role, ScopeKind
+
+
+class StaffImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Filled-in template (.xlsx)"),
+        widget=forms.FileInput(attrs={"class": "form-control", "accept": f".xlsx,{imports.XLSX_CONTENT_TYPE}"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        try:
+            imports.check_upload(name=upload.name, size=upload.size)
+        except imports.ImportFileError as exc:
+            raise forms.ValidationError(exc.message) from None
+        return upload
+
+
+class _ImportAccess(LoginRequiredMixin, RoleRequiredMixin):
+    required_roles = (Role.TRAINING_OFFICE, Role.SYSTEM_ADMIN)
+
+
+def _start_page(request: HttpRequest, form: StaffImportForm, *, status: int = 200) -> HttpResponse:
+    roles = [
+        {"name": imports.ROLE_NAMES[r][0], "label": Role(r).label, "scope": ScopeKind(ROLE_SCOPE[r]).label}
+        for r in imports.importable_roles(request.user)
+    ]
+    context = {"form": form, "columns": imports.COLUMNS, "roles": roles, "max_rows": imports.MAX_ROWS}
+    return render(request, "accounts/import_start.html", context, status=status)
+
+
+def _preview_page(request: HttpRequest, preview: imports.ImportPreview, *, token: str, filename: str) -> HttpResponse:
+    context = {"preview": preview, "token": token, "filename": filename, "can_import": preview.valid_count > 0}
+    return render(request, "accounts/import_preview.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ImportStartView(_ImportAccess, View):
+    """GET: the template link and the upload form. POST: read the file and show the preview."""
+
+    def get(self, request):
+        return _start_page(request, StaffImportForm())
+
+    def post(self, request):
+        form = StaffImportForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return _start_page(request, form)
+        upload = form.cleaned_data["file"]
+        try:
+            raw_rows = imports.read_workbook(upload.read())
+        except imports.ImportFileError as exc:
+            form.add_error("file", exc.message)
+            return _start_page(request, form)
+        preview = imports.validate_rows(raw_rows, acting_user=request.user)
+        token = imports.pending_save(request.session, filename=upload.name, rows=raw_rows)
+        return _preview_page(request, preview, token=token, filename=upload.name)
+
+
+class TemplateDownloadView(_ImportAccess, View):
+    def get(self, request):
+        response = HttpResponse(
+            imports.template_workbook(acting_user=request.user), content_type=imports.XLSX_CONTENT_TYPE
+        )
+        response["Content-Disposition"] = 'attachment; filename="staff-import-template.xlsx"'
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class ImportConfirmView(_ImportAccess, View):
+    """Check the parked rows again, then import all, only the valid ones when asked, or nothing."""
+
+    def post(self, request):
+        token = request.POST.get("token", "")
+        pending = imports.pending_load(request.session, token)
+        if pending is None:
+            form = StaffImportForm()
+            messages.error(
+                request, _("There is no import waiting for confirmation, or it expired. Upload the file again.")
+            )
+            return _start_page(request, form)
+        filename, raw_rows = pending
+        preview = imports.validate_rows(raw_rows, acting_user=request.user)
+        valid_only = request.POST.get("valid_only") == "on"
+
+        if not preview.valid_count:
+            messages.error(request, _("Nothing was imported: no row is valid."))
+            return _preview_page(request, preview, token=token, filename=filename)
+        if preview.error_count and not valid_only:
+            messages.error(
+                request,
+                _(
+                    "Nothing was imported: %(errors)d rows have errors. Correct the file and upload it again, "
+                    "or choose to import only the valid rows."
+                )
+                % {"errors": preview.error_count},
+            )
+            return _preview_page(request, preview, token=token, filename=filename)
+
+        try:
+            created = imports.staff_import_commit(
+                rows=preview.valid_rows, acting_user=request.user, source=filename, skipped=preview.error_count
+            )
+        except IntegrityError:
+            # Someone created one of these accounts between our check and the insert: nothing was written.
+            preview = imports.validate_rows(raw_rows, acting_user=request.user)
+            messages.error(
+                request, _("The accounts changed while you were importing; nothing was imported. Check again.")
+            )
+            return _preview_page(request, preview, token=token, filename=filename)
+        imports.pending_clear(request.session)
+        context = {"created": created, "skipped": preview.error_count, "filename": filename}
+        return render(request, "accounts/import_result.html", context)
