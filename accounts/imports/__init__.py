@@ -1,0 +1,68 @@
+"""Staff accounts from an Excel workbook: the template, reading, row checks and the commit.
+
+The office fills in a fixed template whose headers are Chinese: the workbook is a form that
+people in the hospital pass around, so its column names are part of the file format, like the
+role names they type (带教医师, 教学秘书, ...). Everything we *say* about the file (errors,
+instructions) goes through gettext.
+
+Nothing is written until every row has been checked: the admin first sees a preview with the
+errors of each cell, then either imports a file without errors, or explicitly chooses to import
+only the valid rows. Between the two steps the rows wait, encrypted, in the admin's session;
+the confirm step checks them again because the database may have changed meanwhile.
+"""
+
+from .columns import (
+    ADMIN_ONLY_ROLES,
+    COLUMN_BY_KEY,
+    COLUMNS,
+    MAX_ROWS,
+    ROLE_NAMES,
+    SHEET_ACCOUNTS,
+    SHEET_HELP,
+    SHEET_ORG,
+    XLSX_CONTENT_TYPE,
+    Column,
+)
+from .scope import home_hospitals, importable_roles
+from .service import (
+    PENDING_TTL_SECONDS,
+    ImportedAccount,
+    initial_password,
+    pending_clear,
+    pending_load,
+    pending_save,
+    staff_import_commit,
+)
+from .validation import CheckedRow, ImportPreview, PreviewCell, validate_rows
+from .workbook import ImportFileError, RawRow, check_upload, read_workbook, template_workbook
+
+__all__ = [
+    "ADMIN_ONLY_ROLES",
+    "COLUMNS",
+    "COLUMN_BY_KEY",
+    "MAX_ROWS",
+    "PENDING_TTL_SECONDS",
+    "ROLE_NAMES",
+    "SHEET_ACCOUNTS",
+    "SHEET_HELP",
+    "SHEET_ORG",
+    "XLSX_CONTENT_TYPE",
+    "CheckedRow",
+    "Column",
+    "ImportFileError",
+    "ImportPreview",
+    "ImportedAccount",
+    "PreviewCell",
+    "RawRow",
+    "check_upload",
+    "home_hospitals",
+    "importable_roles",
+    "initial_password",
+    "pending_clear",
+    "pending_load",
+    "pending_save",
+    "read_workbook",
+    "staff_import_commit",
+    "template_workbook",
+    "validate_rows",
+]
