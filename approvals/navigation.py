@@ -2,6 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Role
 from core.home import Panel
 from core.home import register as register_panel
 from core.navigation import NavItem, register
@@ -25,8 +26,13 @@ def _mine_panel(request) -> dict:
     return {"items": list(submitted_by(request.user).filter(status__in=OPEN_STATUSES)[:5])}
 
 
+def _decides_things(user) -> bool:
+    """Approvers always see the panel (an empty inbox is news too); residents only when asked to act."""
+    return bool(user.scope.roles - {Role.RESIDENT}) or inbox_count(user) > 0
+
+
 register_panel(
-    Panel(template="approvals/includes/inbox_panel.html", context=_inbox_panel, allowed=lambda u: True, order=10)
+    Panel(template="approvals/includes/inbox_panel.html", context=_inbox_panel, allowed=_decides_things, order=10)
 )
 register_panel(
     Panel(

@@ -157,3 +157,8 @@ def test_posts_without_a_csrf_token_are_refused(resident, leave):
     assert response.status_code == 403
     request.refresh_from_db()
     assert request.status == "pending"
+
+
+def test_approvers_always_see_the_inbox_panel_residents_only_when_asked_to_act(login, resident, supervisor):
+    assert 'data-testid="inbox-panel"' in login(supervisor).get(reverse("core:home")).content.decode()
+    assert 'data-testid="inbox-panel"' not in login(resident).get(reverse("core:home")).content.decode()
