@@ -209,12 +209,11 @@ def test_a_file_that_is_not_a_workbook_gets_a_clear_error(client, office):
     response = client.post(START, {"file": fake})
     assert response.status_code == 200
     assert "preview" not in response.context
-    assert response.context["form"].errors["file"] == [
-        "This file is not a readable Excel workbook (.xlsx). Save it as .xlsx in Excel or WPS and upload it again."
-    ]
+    [error] = response.context["form"].errors["file"]
+    assert error.startswith("该文件不是可读取的 Excel 工作簿（.xlsx）。请在 Excel 或 WPS 中另存为 .xlsx")
     csv = SimpleUploadedFile("staff.csv", b"a,b\n", content_type="text/csv")
     response = client.post(START, {"file": csv})
-    assert "Upload an Excel workbook (.xlsx)" in response.context["form"].errors["file"][0]
+    assert "请上传 Excel 工作簿（.xlsx）" in response.context["form"].errors["file"][0]
 
 
 def test_a_workbook_without_the_required_columns_is_refused(client, office):

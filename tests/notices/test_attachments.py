@@ -28,8 +28,8 @@ def test_an_html_page_named_png_is_refused_with_a_clear_message_and_nothing_is_s
     response = client.post(reverse("notices:create"), _form(attachments=upload("排班表.png", HTML, "image/png")))
     assert response.status_code == 200
     errors = response.context["form"].errors["attachments"]
-    assert errors == ["The content of “排班表.png” is not a PNG file. Please upload the original document."]
-    assert "is not a PNG file" in response.content.decode()
+    assert errors == ["“排班表.png”的内容不是 PNG 文件。请上传原始文件。"]
+    assert "的内容不是 PNG 文件" in response.content.decode()
     assert not Notice.objects.exists() and not NoticeAttachment.objects.exists()
     assert _stored_files(media_root) == []
 
@@ -49,7 +49,7 @@ def test_an_oversize_file_is_refused(client, office, settings, media_root):
     response = client.post(reverse("notices:create"), _form(attachments=big))
     assert response.status_code == 200
     [error] = response.context["form"].errors["attachments"]
-    assert "files may be at most 1.0\xa0KB" in error
+    assert "文件最大不能超过 1.0\xa0KB" in error
     assert not Notice.objects.exists() and _stored_files(media_root) == []
 
 
@@ -57,7 +57,7 @@ def test_a_forbidden_extension_is_refused():
     with pytest.raises(ValidationError) as exc:
         validate_upload(upload("setup.exe", b"MZ\x90\x00"), allowed_extensions=DOCUMENT_EXTENSIONS)
     assert exc.value.code == "extension"
-    assert "Accepted: doc, docx, gif" in exc.value.messages[0]
+    assert "支持的类型：doc, docx, gif" in exc.value.messages[0]
 
 
 @pytest.mark.parametrize(
