@@ -2,11 +2,13 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.filters import StyledFilterSet
+
 from .choices import Role, UserStatus
 from .models import Department, SpecialtyBase, User
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(StyledFilterSet):
     q = django_filters.CharFilter(label=_("Name, username or number"), method="search")
     status = django_filters.ChoiceFilter(label=_("Status"), choices=UserStatus.choices)
     role = django_filters.ChoiceFilter(label=_("Role"), choices=Role.choices, method="with_role")

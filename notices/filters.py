@@ -1,11 +1,13 @@
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from core.filters import StyledFilterSet
+
 from .choices import NoticeStatus
 from .models import Notice
 
 
-class NoticeFilter(django_filters.FilterSet):
+class NoticeFilter(StyledFilterSet):
     """Search and narrow the notice list. Only the office sees the status filter (others see published only)."""
 
     q = django_filters.CharFilter(label=_("Search"), field_name="title", lookup_expr="icontains")
@@ -23,9 +25,6 @@ class NoticeFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         if not show_status:
             del self.filters["status"]
-        for name, filter_ in self.filters.items():
-            css = "form-control form-control-sm" if name == "q" else "form-select form-select-sm"
-            filter_.field.widget.attrs["class"] = css
         self.filters["q"].field.widget.attrs.update(placeholder=_("Search titles"), type="search")
 
     def filter_read(self, queryset, name, value):
