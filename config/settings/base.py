@@ -131,6 +131,8 @@ AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0)
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_HOURS", default=12) * 3600
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# The idle timer touches the session on every request: keep that write in the cache (Redis in production).
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, never from the cookie
@@ -200,6 +202,7 @@ LOGGING = {
             "class": "logging.handlers.WatchedFileHandler",
             "filename": str(VAR_DIR / "audit.jsonl"),
             "formatter": "plain",
+            "delay": True,
         },
     },
     "loggers": {
