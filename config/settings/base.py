@@ -195,13 +195,16 @@ LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "message": {"format": "%(message)s"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "audit_file": {
             "class": "logging.handlers.WatchedFileHandler",
             "filename": str(VAR_DIR / "audit.jsonl"),
-            "formatter": "plain",
+            "formatter": "message",
             "delay": True,
         },
     },
