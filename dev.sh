@@ -36,12 +36,28 @@ case "${1:-}" in
   up)
     setup
     export DJANGO_SETTINGS_MODULE=config.settings.local
+    mkdir -p var
+    if [ -z "${MONGODB_URI:-}" ]; then
+      # nx-27017: a MongoDB wire-protocol server on SQLite stands in for MongoDB on a laptop.
+      MONGO_PORT="${MONGO_PORT:-27117}"
+      log "Starting the embedded MongoDB (nx-27017) on 127.0.0.1:$MONGO_PORT"
+      "$VENV/bin/nx-27017" --db var/mongo.db --host 127.0.0.1 -p "$MONGO_PORT" \
+        --log-file var/nx-27017.log --pid-file var/nx-27017.pid >/dev/null 2>&1 &
+      MONGO_PID=$!
+      trap 'kill "$MONGO_PID" 2>/dev/null || true' EXIT INT TERM
+      export MONGODB_URI="mongodb://127.0.0.1:$MONGO_PORT/zhupei"
+      for _ in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$MONGO_PORT") 2>/dev/null && break
+        sleep 0.2
+      done
+    fi
     log "Migrating the database"
     "$VENV/bin/python" manage.py migrate --no-input -v0
+    "$VENV/bin/python" manage.py mongo_setup
     log "Loading demo data"
     "$VENV/bin/python" manage.py seed_demo
     log "Starting on http://$HOST:$PORT/  (Ctrl-C stops)"
-    exec "$VENV/bin/python" manage.py runserver "$HOST:$PORT"
+    "$VENV/bin/python" manage.py runserver "$HOST:$PORT"
     ;;
   setup)
     setup

@@ -20,6 +20,33 @@ from tests.factories.accounts import (
 PASSWORD = "Zhupei#2025"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedded_mongo(tmp_path_factory):
+    """One nx-27017 server for the whole session; MONGODB_URI points at it."""
+    from django.conf import settings
+
+    from core import mongo
+    from tests.mongo import start_embedded
+
+    server = start_embedded(tmp_path_factory.mktemp("mongo"))
+    settings.MONGODB_URI = server.uri
+    mongo.reset()
+    mongo.ensure_indexes()
+    yield server
+    mongo.reset()
+    server.stop()
+
+
+@pytest.fixture
+def mongo_db(embedded_mongo):
+    """A clean MongoDB database for a test that reads what was written there."""
+    from core import mongo
+
+    mongo.database().client.drop_database(mongo.database().name)
+    mongo.ensure_indexes()
+    yield mongo.database()
+
+
 @dataclass
 class Org:
     hospital: object

@@ -183,8 +183,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- MongoDB (logs and GridFS media; see the logs issue) ---
+# --- MongoDB: logs, the audit trail and (when configured) uploaded files in GridFS ---
 MONGODB_URI = env("MONGODB_URI", default="")
+MONGODB_DATABASE = env("MONGODB_DATABASE", default="zhupei")  # used when the URI names no database
+MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=1500)
 
 # --- guardian ---
 ANONYMOUS_USER_NAME = None
