@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -40,11 +41,13 @@ INSTALLED_APPS = [
     "accounts",
     "approvals",
     "notices",
+    "audit_logs",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "core.request_context.RequestContextMiddleware",
+    "audit_logs.middleware.RequestLogMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -162,6 +165,7 @@ STATICFILES_DIRS = [
     ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
     ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
 ]
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"  # no URL pattern serves it: uploads go out only through authorised download views
@@ -181,12 +185,33 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BEAT_SCHEDULE: dict = {}
+#: Every periodic job, in one table; each entry expires so a backlog never piles up.
+CELERY_BEAT_SCHEDULE: dict = {
+    "logs-replay-spool": {"task": "audit_logs.tasks.replay_spool", "schedule": 60.0, "options": {"expires": 55}},
+    "logs-aggregate": {"task": "audit_logs.tasks.aggregate_recent", "schedule": 600.0, "options": {"expires": 590}},
+    "audit-anchor-daily": {
+        "task": "audit_logs.tasks.write_daily_anchor",
+        "schedule": crontab(hour=0, minute=10),
+        "options": {"expires": 3600},
+    },
+    "audit-verify-daily": {
+        "task": "audit_logs.tasks.verify_chain",
+        "schedule": crontab(hour=2, minute=0),
+        "options": {"expires": 3600},
+    },
+    "logs-prune-daily": {
+        "task": "audit_logs.tasks.prune",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+    },
+}
 
 # --- MongoDB: logs, the audit trail and (when configured) uploaded files in GridFS ---
 MONGODB_URI = env("MONGODB_URI", default="")
 MONGODB_DATABASE = env("MONGODB_DATABASE", default="zhupei")  # used when the URI names no database
 MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=1500)
+#: "gridfs" keeps every upload in MongoDB GridFS (the default when MongoDB is configured); "filesystem" in MEDIA_ROOT.
+MEDIA_STORAGE = env("MEDIA_STORAGE", default="gridfs" if MONGODB_URI else "filesystem")
 
 # --- guardian ---
 ANONYMOUS_USER_NAME = None
@@ -217,9 +242,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# --- audit: where audit_record() events go (the logs issue adds MongoDB) ---
-AUDIT_SINKS = env.list("AUDIT_SINKS", default=["core.audit.log_sink"])
+# --- logs and the audit trail (audit_logs/): buffered in the process, written to MongoDB in batches,
+# spooled to LOG_SPOOL_DIR while MongoDB is down and replayed exactly once when it is back ---
+AUDIT_SINKS = env.list("AUDIT_SINKS", default=["audit_logs.sinks.durable_sink"])
+REQUEST_LOG_ENABLED = env.bool("REQUEST_LOG_ENABLED", default=True)
+LOG_SPOOL_DIR = Path(env("LOG_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+LOG_FLUSH_SECONDS = env.float("LOG_FLUSH_SECONDS", default=1.0)
+LOG_BATCH_SIZE = env.int("LOG_BATCH_SIZE", default=500)
+REQUEST_LOG_RETENTION_DAYS = env.int("REQUEST_LOG_RETENTION_DAYS", default=180)
+EXCEPTION_LOG_RETENTION_DAYS = env.int("EXCEPTION_LOG_RETENTION_DAYS", default=365)
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)  # 网络安全法 Art. 21: at least 6 months
+AUDIT_ANCHOR_KEY = env("AUDIT_ANCHOR_KEY", default=SECRET_KEY)
+AUDIT_ANCHOR_DIR = Path(env("AUDIT_ANCHOR_DIR", default=str(VAR_DIR / "anchors")))
 
 # Lockout is per account (等保: "limit failures per account"); adding the IP would let one failing
 # user behind the hospital NAT lock out every colleague. See docs/decisions/0003-login-lockout.md.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+if MEDIA_STORAGE == "gridfs":
+    STORAGES["default"] = {"BACKEND": "core.storage.GridFSStorage"}

@@ -1,5 +1,8 @@
 """Test settings: SQLite unless DATABASE_URL names PostgreSQL (CI)."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -13,3 +16,10 @@ LOGGING["loggers"]["zhupei.audit"]["level"] = "WARNING"  # noqa: F405
 # Browser tests: collectstatic never runs, so WhiteNoise serves straight from the finders.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The session fixture starts nx-27017 and sets MONGODB_URI; uploads go to its GridFS as in the
+# embedded mode. Spooled logs stay out of the work tree.
+STORAGES["default"] = {"BACKEND": "core.storage.GridFSStorage"}  # noqa: F405
+LOG_SPOOL_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-spool-"))
+AUDIT_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-anchors-"))
+LOG_FLUSH_SECONDS = 0.2

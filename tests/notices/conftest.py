@@ -26,9 +26,9 @@ def upload(name: str, content: bytes, content_type: str = "application/octet-str
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+def media_root(mongo_db):
+    """Uploads live in GridFS (the embedded server): start every test with an empty bucket."""
+    return mongo_db
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from core import mongo
 from core.uploads import DOCUMENT_EXTENSIONS, validate_upload
 from notices import services
 from notices.models import Notice, NoticeAttachment
@@ -20,7 +21,8 @@ def _form(**overrides):
 
 
 def _stored_files(media_root):
-    return [p for p in media_root.rglob("*") if p.is_file()] if media_root.exists() else []
+    """What the upload storage (GridFS) holds."""
+    return [grid_out.filename for grid_out in mongo.bucket().find({})]
 
 
 def test_an_html_page_named_png_is_refused_with_a_clear_message_and_nothing_is_saved(client, office, media_root):
