@@ -34,7 +34,7 @@ COPY . .
 
 # Build-time placeholders only: production settings insist on these; nothing secret is baked in.
 RUN export DJANGO_SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret-build-only \
-           DJANGO_ALLOWED_HOSTS=localhost FIELD_ENCRYPTION_KEYS=build-only ID_NUMBER_HASH_KEY=build-only \
+           DJANGO_ALLOWED_HOSTS=localhost FIELD_ENCRYPTION_KEYS=build-only ID_NUMBER_HASH_KEY=build-only AUDIT_ANCHOR_KEY=build-only \
     && if find locale -name '*.po' | grep -q .; then python manage.py compilemessages --ignore=.venv --ignore=node_modules; fi \
     && python manage.py collectstatic --no-input -v0 \
     && mkdir -p /app/var \

@@ -6,6 +6,8 @@ set -eu
 if [ "${RUN_MIGRATIONS:-0}" = "1" ]; then
     echo "entrypoint: applying database migrations"
     python manage.py migrate --no-input
+    echo "entrypoint: creating MongoDB indexes"
+    python manage.py mongo_setup
 fi
 
 exec "$@"

@@ -10,6 +10,7 @@ SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 ID_NUMBER_HASH_KEY = env("ID_NUMBER_HASH_KEY")
+AUDIT_ANCHOR_KEY = env("AUDIT_ANCHOR_KEY")
 
 # An empty value would silently fall back to a weaker default (the encryption key to SECRET_KEY):
 # refuse to start instead. docker-compose passes empty strings until .env is filled in.
@@ -18,6 +19,7 @@ for _name, _value in {
     "DJANGO_ALLOWED_HOSTS": ALLOWED_HOSTS,
     "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEYS,
     "ID_NUMBER_HASH_KEY": ID_NUMBER_HASH_KEY,
+    "AUDIT_ANCHOR_KEY": AUDIT_ANCHOR_KEY,
 }.items():
     if not _value:
         raise ImproperlyConfigured(f"{_name} must be set in production: see .env.example")
