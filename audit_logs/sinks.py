@@ -1,7 +1,14 @@
-"""Placeholder until the durable sink lands: keeps the JSON-lines behaviour."""
+"""The durable audit sink: audit_record's events join the hash-chained trail in MongoDB.
 
-from core.audit import log_sink
+The event goes into the log writer's audit buffer (no MongoDB on the request path); the writer seals
+it into the chain within LOG_FLUSH_SECONDS, or spools it while MongoDB is down (audit_logs.writer).
+"""
+
+from typing import Any
+
+from . import writer
+from .collections import AUDIT_EVENTS
 
 
-def durable_sink(event: dict) -> None:
-    log_sink(event)
+def durable_sink(event: dict[str, Any]) -> None:
+    writer.put(AUDIT_EVENTS, dict(event))

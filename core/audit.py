@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from .masking import mask_id_number, mask_phone
-from .request_context import current_request
+from .request_context import client_ip, current_request
 
 logger = logging.getLogger("zhupei.audit")
 
@@ -68,14 +68,10 @@ def audit_record(
         "at": timezone.now().isoformat(),
         "action": action,
         "outcome": outcome,
-        "user": (
-            {"id": user.pk, "username": user.get_username(), "roles": sorted(user.scope.roles)}
-            if authenticated
-            else None
-        ),
+        "user": _who(user) if authenticated else None,
         "target": _target(target),
         "changes": _mask_changes(changes),
-        "ip": request.META.get("REMOTE_ADDR") if request is not None else None,
+        "ip": client_ip(request) if request is not None else None,
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else None,
         "request_id": getattr(request, "request_id", None),
         "extra": {k: str(v) for k, v in extra.items()},
@@ -83,6 +79,20 @@ def audit_record(
     for sink in _sinks():
         sink(event)
     return event
+
+
+def _who(user: Any) -> dict[str, Any]:
+    """The acting user, the roles held and where: {"teaching_secretary": {"department": [3]}}."""
+    scope = user.scope
+    return {
+        "id": user.pk,
+        "username": user.get_username(),
+        "roles": sorted(scope.roles),
+        "scope": {
+            str(role): {str(kind): sorted(ids) for kind, ids in sorted(kinds.items())}
+            for role, kinds in sorted(scope.grants.items())
+        },
+    }
 
 
 def _sinks() -> list[Callable[[dict[str, Any]], None]]:

@@ -3,11 +3,23 @@
 import contextvars
 import uuid
 
+from django.conf import settings
+
 _request: contextvars.ContextVar = contextvars.ContextVar("zhupei_request", default=None)
 
 
 def current_request():
     return _request.get()
+
+
+def client_ip(request) -> str | None:
+    """The client's address: behind PROXY_COUNT trusted proxies, the entry they appended to X-Forwarded-For."""
+    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", 0) or 0
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")
 
 
 class RequestContextMiddleware:

@@ -33,6 +33,9 @@ def embedded_mongo(tmp_path_factory):
     mongo.reset()
     mongo.ensure_indexes()
     yield server
+    from audit_logs import writer
+
+    writer.flush()  # the log writer's last batch goes in before the server stops
     mongo.reset()
     server.stop()
 
@@ -40,8 +43,12 @@ def embedded_mongo(tmp_path_factory):
 @pytest.fixture
 def mongo_db(embedded_mongo):
     """A clean MongoDB database for a test that reads what was written there."""
+    from audit_logs import writer
     from core import mongo
 
+    # What earlier tests logged (the writer buffers in the background) lands before the drop, not in this test.
+    writer.flush()
+    writer.replay_spool()
     mongo.database().client.drop_database(mongo.database().name)
     mongo.ensure_indexes()
     yield mongo.database()

@@ -237,7 +237,7 @@ LOGGING = {
     },
     "loggers": {
         "zhupei.audit": {"handlers": ["audit_file"], "level": "INFO", "propagate": False},
-        "zhupei": {"handlers": ["console"], "level": LOG_LEVEL},
+        "zhupei": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

@@ -1,0 +1,102 @@
+"""Ingest rate of log documents and aggregation time over them, on the embedded MongoDB.
+
+    .venv/bin/python bench/log_ingest.py [--docs 1000000] [--batch 1000]
+    MONGODB_URI=mongodb://... .venv/bin/python bench/log_ingest.py    # against a real MongoDB
+
+Generates request-log documents shaped like the middleware's (7 days, 40 URL names, 8 roles,
+log-normal durations, 1 % server errors), writes them through audit_logs.writer.write() in
+batches (the path the background flusher takes), then runs the hourly/daily roll-up over the
+whole period (audit_logs.aggregation.aggregate) twice: the second run shows it is safe to re-run
+and costs the same. Prints docs/s, seconds, and the peak memory of this process.
+"""
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("ZHUPEI_VAR_DIR", tempfile.mkdtemp(prefix="zhupei-bench-ingest-"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    args = parser.parse_args()
+
+    server = None
+    if not os.environ.get("MONGODB_URI"):
+        from core.embedded_mongo import EmbeddedMongo, free_port
+
+        server = EmbeddedMongo(db_path=Path(os.environ["ZHUPEI_VAR_DIR"]) / "mongo.db", port=free_port()).start()
+        os.environ["MONGODB_URI"] = server.uri
+    import django
+
+    django.setup()
+    from audit_logs import aggregation, writer
+    from audit_logs.collections import REQUEST_LOG
+    from core import mongo
+
+    try:
+        mongo.collection(REQUEST_LOG).drop()
+        mongo.ensure_indexes()
+        rng = random.Random(20261122)
+        url_names = [f"app{i % 8}:view{i}" for i in range(40)]
+        roles = ["resident", "supervisor", "teaching_secretary", "department_head", "attendance_clerk",
+                 "base_director", "training_office", "auditor"]  # fmt: skip
+        end = datetime(2026, 11, 22, tzinfo=UTC)
+        start = end - timedelta(days=7)
+        span = (end - start).total_seconds()
+
+        def doc() -> dict:
+            status = 500 if rng.random() < 0.01 else (404 if rng.random() < 0.03 else 200)
+            return {
+                "_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "at": start + timedelta(seconds=rng.random() * span),
+                "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "user_id": rng.randint(1, 500),
+                "username": f"user{rng.randint(1, 500)}",
+                "roles": [rng.choice(roles)],
+                "url_name": rng.choice(url_names),
+                "path": "/x/",
+                "method": "GET",
+                "status": status,
+                "duration_ms": round(rng.lognormvariate(3.3, 0.6), 2),
+                "ip": "10.0.0.1",
+                "user_agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0",
+            }
+
+        written, t0 = 0, time.perf_counter()
+        while written < args.docs:
+            n = min(args.batch, args.docs - written)
+            writer.write(REQUEST_LOG, [doc() for _ in range(n)])
+            written += n
+            if written % 100_000 == 0:
+                rate = written / (time.perf_counter() - t0)
+                print(f"  {written:>9,} written, {rate:,.0f} docs/s", flush=True)
+        ingest = time.perf_counter() - t0
+        stored = mongo.collection(REQUEST_LOG).count_documents({})
+        print(f"ingest: {args.docs:,} docs in {ingest:.1f} s = {args.docs / ingest:,.0f} docs/s (stored: {stored:,})")
+
+        for attempt in (1, 2):
+            t0 = time.perf_counter()
+            result = aggregation.aggregate(start, end)
+            print(f"aggregate run {attempt}: {time.perf_counter() - t0:.1f} s over {stored:,} docs -> {result}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory of the benchmark process: {peak:,.0f} MiB")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
