@@ -388,3 +388,15 @@ def _sample_row() -> dict:
     from audit_logs.selectors import audit_event as shape
 
     return shape(audit_event(1, at=cst(2026, 1, 1, 8, 0)))
+
+
+def test_with_a_real_worker_verify_now_is_queued_instead_of_run_in_the_request(client, auditor, settings, monkeypatch):
+    from audit_logs import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.verify_chain, "delay", lambda: queued.append(True))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client.force_login(auditor)
+    response = client.post(reverse("audit_logs:chain_verify"), follow=True)
+    assert queued == [True]
+    assert any("后台" in str(m) or "background" in str(m) for m in response.context["messages"])
