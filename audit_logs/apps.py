@@ -7,4 +7,4 @@ class AuditLogsConfig(AppConfig):
     verbose_name = _("Audit and logs")
 
     def ready(self) -> None:
-        from . import collections, navigation, permissions  # noqa: F401
+        from . import collections, demo, navigation, permissions  # noqa: F401
