@@ -31,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--reuse", action="store_true", help="keep the documents of ZHUPEI_VAR_DIR; aggregate only")
     args = parser.parse_args()
 
     server = None
@@ -47,7 +48,8 @@ def main() -> None:
     from core import mongo
 
     try:
-        mongo.collection(REQUEST_LOG).drop()
+        if not args.reuse:
+            mongo.collection(REQUEST_LOG).drop()
         mongo.ensure_indexes()
         rng = random.Random(20261122)
         url_names = [f"app{i % 8}:view{i}" for i in range(40)]
@@ -76,7 +78,7 @@ def main() -> None:
             }
 
         written, t0 = 0, time.perf_counter()
-        while written < args.docs:
+        while written < args.docs and not args.reuse:
             n = min(args.batch, args.docs - written)
             writer.write(REQUEST_LOG, [doc() for _ in range(n)])
             written += n
@@ -84,8 +86,11 @@ def main() -> None:
                 rate = written / (time.perf_counter() - t0)
                 print(f"  {written:>9,} written, {rate:,.0f} docs/s", flush=True)
         ingest = time.perf_counter() - t0
-        stored = mongo.collection(REQUEST_LOG).count_documents({})
-        print(f"ingest: {args.docs:,} docs in {ingest:.1f} s = {args.docs / ingest:,.0f} docs/s (stored: {stored:,})")
+        stored = mongo.collection(REQUEST_LOG).estimated_document_count()
+        if not args.reuse:
+            print(
+                f"ingest: {args.docs:,} docs in {ingest:.1f} s = {args.docs / ingest:,.0f} docs/s (stored: {stored:,})"
+            )
 
         for attempt in (1, 2):
             t0 = time.perf_counter()

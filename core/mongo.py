@@ -83,7 +83,7 @@ def _get_client() -> MongoClient:
                 uri,
                 serverSelectionTimeoutMS=timeout,
                 connectTimeoutMS=timeout,
-                socketTimeoutMS=max(timeout * 10, 10_000),
+                socketTimeoutMS=settings.MONGODB_SOCKET_TIMEOUT_MS,
                 retryWrites=False,  # nx-27017 is standalone; real deployments may enable it in the URI
                 tz_aware=True,
                 appname="zhupei",

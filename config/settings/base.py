@@ -210,6 +210,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 MONGODB_URI = env("MONGODB_URI", default="")
 MONGODB_DATABASE = env("MONGODB_DATABASE", default="zhupei")  # used when the URI names no database
 MONGODB_TIMEOUT_MS = env.int("MONGODB_TIMEOUT_MS", default=1500)
+#: How long one reply may take: roll-ups and chain verification read large batches.
+MONGODB_SOCKET_TIMEOUT_MS = env.int("MONGODB_SOCKET_TIMEOUT_MS", default=15_000)
 #: "gridfs" keeps every upload in MongoDB GridFS (the default when MongoDB is configured); "filesystem" in MEDIA_ROOT.
 MEDIA_STORAGE = env("MEDIA_STORAGE", default="gridfs" if MONGODB_URI else "filesystem")
 
