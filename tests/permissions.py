@@ -17,7 +17,8 @@ def _status(client: Client, user, url: str, method: str, data: dict | None) -> i
     if user is not None:
         client.force_login(user)
     response = getattr(client, method)(url, data or {})
-    response.close()  # streamed downloads hold their file open until closed
+    if response.streaming:  # exhaust downloads so their file is closed, as a WSGI server would
+        b"".join(response.streaming_content)
     if response.status_code == 302 and response["Location"].startswith(reverse(settings.LOGIN_URL)):
         return LOGIN
     return response.status_code

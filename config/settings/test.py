@@ -23,3 +23,4 @@ STORAGES["default"] = {"BACKEND": "core.storage.GridFSStorage"}  # noqa: F405
 LOG_SPOOL_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-spool-"))
 AUDIT_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-anchors-"))
 LOG_FLUSH_SECONDS = 0.2
+DEMO_LOG_REQUESTS = 300  # seed_demo's log history, kept small so its tests stay fast

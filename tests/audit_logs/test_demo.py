@@ -7,9 +7,9 @@ from core import mongo
 pytestmark = pytest.mark.django_db
 
 
-def test_the_demo_history_fills_the_auditor_screens_and_a_second_run_adds_nothing(personas, mongo_db, monkeypatch):
-    monkeypatch.setattr(demo, "REQUESTS", 400)
-    demo.seed()
+def test_the_demo_history_fills_the_auditor_screens_and_a_second_run_adds_nothing(personas, mongo_db, settings):
+    settings.DEMO_LOG_REQUESTS = 400
+    assert "400 requests" in demo.seed()
     requests = mongo.collection(REQUEST_LOG).count_documents({})
     assert requests == 400
     assert mongo.collection(REQUEST_STATS_DAILY).count_documents({}) > 0

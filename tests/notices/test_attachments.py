@@ -135,7 +135,7 @@ def test_a_pdf_opens_inline(client, make_notice, resident):
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'inline; filename="notice.pdf"'
     assert response["X-Content-Type-Options"] == "nosniff"
-    response.close()
+    assert b"".join(response.streaming_content) == PDF
 
 
 def test_several_files_can_be_attached_in_one_submit(client, office, audit_events):

@@ -40,9 +40,11 @@ class Command(BaseCommand):
             before = _counts(tables)
             t0 = time.perf_counter()
             with transaction.atomic():
-                _call(seeder.run, stdout=self.stdout, password=password)
+                reported = _call(seeder.run, stdout=self.stdout, password=password)
             added = {m: n - before[m] for m, n in _counts(tables).items() if n != before[m]}
             summary = ", ".join(f"{n:+d} {m._meta.verbose_name_plural}" for m, n in added.items()) or "up to date"
+            if isinstance(reported, str):  # a seeder writing outside the SQL tables says what it did
+                summary = reported
             self.stdout.write(f"{seeder.name:<12} {summary} ({time.perf_counter() - t0:.1f} s)")
         self.stdout.write(self.style.SUCCESS(f"Demo data ready in {time.perf_counter() - started:.1f} s."))
         self._logins(password)
@@ -70,14 +72,13 @@ def _counts(tables: list[type[models.Model]]) -> dict[type[models.Model], int]:
     return {m: m._default_manager.count() for m in tables}
 
 
-def _call(run: Callable[..., Any], **available: Any) -> None:
+def _call(run: Callable[..., Any], **available: Any) -> Any:
     """Pass a seeder the keyword arguments it declares (all of them if it takes **kwargs)."""
     params = inspect.signature(run).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
-        run(**available)
-    else:
-        names = {p.name for p in params}
-        run(**{k: v for k, v in available.items() if k in names})
+        return run(**available)
+    names = {p.name for p in params}
+    return run(**{k: v for k, v in available.items() if k in names})
 
 
 def _width(text: str) -> int:
