@@ -3,6 +3,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, View
 from django_filters.views import FilterView
 
@@ -106,35 +107,40 @@ class DecideView(LoginRequiredMixin, View):
         return redirect("approvals:detail", uuid=uuid)
 
 
-class WithdrawView(LoginRequiredMixin, View):
+class _SubmitterActionView(LoginRequiredMixin, View):
+    """The submitter's own actions on a request: withdraw it, or send it again after a return."""
+
+    action: str
+    done_message: str
+
+    def act(self, request_obj, user, comment):
+        raise NotImplementedError
+
     def post(self, request, uuid):
         obj = get_visible_or_404(request.user, ApprovalRequest, uuid=uuid)
-        require(request.user, "withdraw", obj)
+        require(request.user, self.action, obj)
         form = CommentForm(request.POST)
         form.is_valid()
         try:
-            services.approval_withdraw(
-                request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", "")
-            )
+            self.act(obj, request.user, form.cleaned_data.get("comment", ""))
         except services.ApprovalConflict as exc:
             messages.warning(request, str(exc))
         else:
-            messages.success(request, _("The request was withdrawn."))
+            messages.success(request, self.done_message)
         return redirect("approvals:detail", uuid=uuid)
 
 
-class ResubmitView(LoginRequiredMixin, View):
-    def post(self, request, uuid):
-        obj = get_visible_or_404(request.user, ApprovalRequest, uuid=uuid)
-        require(request.user, "resubmit", obj)
-        form = CommentForm(request.POST)
-        form.is_valid()
-        try:
-            services.approval_resubmit(
-                request=obj, acting_user=request.user, comment=form.cleaned_data.get("comment", "")
-            )
-        except services.ApprovalConflict as exc:
-            messages.warning(request, str(exc))
-        else:
-            messages.success(request, _("The request was sent again."))
-        return redirect("approvals:detail", uuid=uuid)
+class WithdrawView(_SubmitterActionView):
+    action = "withdraw"
+    done_message = gettext_lazy("The request was withdrawn.")
+
+    def act(self, request_obj, user, comment):
+        services.approval_withdraw(request=request_obj, acting_user=user, comment=comment)
+
+
+class ResubmitView(_SubmitterActionView):
+    action = "resubmit"
+    done_message = gettext_lazy("The request was sent again.")
+
+    def act(self, request_obj, user, comment):
+        services.approval_resubmit(request=request_obj, acting_user=user, comment=comment)
