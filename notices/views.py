@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import DetailView, FormView, ListView, View
 from django_filters.views import FilterView
 
@@ -178,26 +179,30 @@ class NoticeUpdateView(LoginRequiredMixin, _NoticeActionMixin, _NoticeFormMixin,
         return self._finish(notice)
 
 
-class NoticePublishView(LoginRequiredMixin, _NoticeActionMixin, View):
+class _NoticeStatusView(LoginRequiredMixin, _NoticeActionMixin, View):
+    """POST-only status changes (publish, withdraw): call the service, say what happened."""
+
+    service = None
+    done_message = ""
+
     def post(self, request, uuid):
         try:
-            services.notice_publish(notice=self.notice, acting_user=request.user)
+            type(self).service(notice=self.notice, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            messages.success(request, _("The notice was published."))
+            messages.success(request, self.done_message)
         return redirect("notices:detail", uuid=uuid)
 
 
-class NoticeWithdrawView(LoginRequiredMixin, _NoticeActionMixin, View):
-    def post(self, request, uuid):
-        try:
-            services.notice_withdraw(notice=self.notice, acting_user=request.user)
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-        else:
-            messages.success(request, _("The notice was withdrawn. Its readers can no longer open it."))
-        return redirect("notices:detail", uuid=uuid)
+class NoticePublishView(_NoticeStatusView):
+    service = services.notice_publish
+    done_message = gettext_lazy("The notice was published.")
+
+
+class NoticeWithdrawView(_NoticeStatusView):
+    service = services.notice_withdraw
+    done_message = gettext_lazy("The notice was withdrawn. Its readers can no longer open it.")
 
 
 class NoticeReadsView(LoginRequiredMixin, _NoticeActionMixin, ListView):
