@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "approvals",
     "notices",
     "audit_logs",
+    "residents",
+    "faculty",
+    "rotation",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ResidentsConfig(AppConfig):
+    name = "residents"
+    verbose_name = _("Residents")
+
+    def ready(self) -> None:
+        from . import demo, navigation, permissions, timeline, workflows  # noqa: F401

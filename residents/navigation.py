@@ -1,0 +1,1 @@
+"""Filled in by this app's views work."""

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RotationConfig(AppConfig):
+    name = "rotation"
+    verbose_name = _("Rotation")
+
+    def ready(self) -> None:
+        from . import access, timeline  # noqa: F401

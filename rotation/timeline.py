@@ -1,0 +1,45 @@
+"""Rotation blocks on the resident's archive timeline and supervision on the faculty page."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core import timeline
+
+from .models import RotationBlock
+
+
+@timeline.register(timeline.RESIDENT, "rotation")
+def resident_rotations(profile, viewer):
+    today = timezone.localdate()
+    blocks = RotationBlock.objects.filter(resident=profile).select_related("department", "supervisor")
+    for block in blocks:
+        if block.start_date > today:
+            state = _("scheduled")
+        elif block.end_date < today:
+            state = _("completed")
+        else:
+            state = _("current")
+        detail = _("%(start)s to %(end)s, %(state)s") % {"start": block.start_date, "end": block.end_date, "state": state}
+        if block.supervisor_id:
+            detail += " · " + _("supervisor %(name)s") % {"name": block.supervisor.display_name}
+        yield timeline.TimelineEntry(
+            when=block.start_date,
+            title=_("Rotation in %(department)s") % {"department": block.department.name},
+            detail=detail,
+            kind="rotation",
+            icon="arrow-repeat",
+        )
+
+
+@timeline.register(timeline.FACULTY, "supervision")
+def faculty_supervision(profile, viewer):
+    blocks = RotationBlock.objects.filter(supervisor_id=profile.user_id).select_related("resident__user", "department")
+    for block in blocks:
+        yield timeline.TimelineEntry(
+            when=block.start_date,
+            title=_("Supervised %(resident)s") % {"resident": block.resident.user.display_name},
+            detail=_("%(department)s, %(start)s to %(end)s")
+            % {"department": block.department.name, "start": block.start_date, "end": block.end_date},
+            kind="supervision",
+            icon="person-check",
+        )
