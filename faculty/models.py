@@ -120,9 +120,7 @@ class SupervisorQualification(models.Model):
     def is_valid(self, day: date | None = None) -> bool:
         day = day or timezone.localdate()
         return (
-            self.revoked_on is None
-            and self.granted_on <= day
-            and (self.expires_on is None or self.expires_on >= day)
+            self.revoked_on is None and self.granted_on <= day and (self.expires_on is None or self.expires_on >= day)
         )
 
 
@@ -161,7 +159,12 @@ class TeachingPost(models.Model):
         Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     base = models.ForeignKey(
-        SpecialtyBase, verbose_name=_("specialty base"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        SpecialtyBase,
+        verbose_name=_("specialty base"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     start_date = models.DateField(_("from"))
     end_date = models.DateField(_("until"), null=True, blank=True)

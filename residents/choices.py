@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Gender(models.TextChoices):
@@ -47,7 +48,7 @@ class TrainingStatus(models.TextChoices):
     IN_TRAINING = "in_training", _("In training")
     EXTENDED = "extended", _("Extended")
     SUSPENDED = "suspended", _("Suspended")
-    WITHDRAWN = "withdrawn", _("Withdrawn")
+    WITHDRAWN = "withdrawn", pgettext_lazy("training status", "Withdrawn")
     COMPLETED = "completed", _("Completed")
 
 
@@ -88,6 +89,7 @@ class CertificateKind(models.TextChoices):
 class RevisionSource(models.TextChoices):
     SELF = "self", _("Edited by the resident")
     OFFICE = "office", _("Edited by the training office")
+    BASE = "base", _("Edited by the specialty base")
     APPROVAL = "approval", _("Applied after approval")
     ENROLLMENT = "enrollment", _("Enrollment")
 

@@ -64,7 +64,9 @@ class EnrollmentBatch(models.Model):
 
 class EnrollmentQuota(models.Model):
     batch = models.ForeignKey(EnrollmentBatch, on_delete=models.CASCADE, related_name="quotas")
-    base = models.ForeignKey(SpecialtyBase, verbose_name=_("specialty base"), on_delete=models.PROTECT, related_name="+")
+    base = models.ForeignKey(
+        SpecialtyBase, verbose_name=_("specialty base"), on_delete=models.PROTECT, related_name="+"
+    )
     quota = models.PositiveIntegerField(_("quota"))
 
     class Meta:
@@ -98,9 +100,7 @@ class ResidentProfile(models.Model):
     # Education
     school = models.CharField(_("school"), max_length=100, blank=True)
     major = models.CharField(_("major"), max_length=100, blank=True)
-    education_level = models.CharField(
-        _("education level"), max_length=20, choices=EducationLevel.choices, blank=True
-    )
+    education_level = models.CharField(_("education level"), max_length=20, choices=EducationLevel.choices, blank=True)
     degree = models.CharField(_("degree"), max_length=20, choices=Degree.choices, blank=True)
     degree_type = models.CharField(_("degree type"), max_length=20, choices=DegreeType.choices, blank=True)
     graduation_date = models.DateField(_("graduation date"), null=True, blank=True)

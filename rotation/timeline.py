@@ -19,7 +19,11 @@ def resident_rotations(profile, viewer):
             state = _("completed")
         else:
             state = _("current")
-        detail = _("%(start)s to %(end)s, %(state)s") % {"start": block.start_date, "end": block.end_date, "state": state}
+        detail = _("%(start)s to %(end)s, %(state)s") % {
+            "start": block.start_date,
+            "end": block.end_date,
+            "state": state,
+        }
         if block.supervisor_id:
             detail += " · " + _("supervisor %(name)s") % {"name": block.supervisor.display_name}
         yield timeline.TimelineEntry(

@@ -26,6 +26,7 @@ from .columns import (
 from .scope import home_hospitals, importable_roles
 from .service import (
     PENDING_TTL_SECONDS,
+    SESSION_KEY,
     ImportedAccount,
     initial_password,
     pending_clear,
@@ -33,8 +34,28 @@ from .service import (
     pending_save,
     staff_import_commit,
 )
-from .validation import CheckedRow, ImportPreview, PreviewCell, validate_rows
-from .workbook import ImportFileError, RawRow, check_upload, read_workbook, template_workbook
+from .validation import (
+    CheckedRow,
+    ImportPreview,
+    PreviewCell,
+    SheetRow,
+    check_cells,
+    collect_errors,
+    existing_id_digests,
+    mark_duplicates,
+    validate_rows,
+)
+from .workbook import (
+    ImportFileError,
+    RawRow,
+    append_text,
+    bold_row,
+    check_upload,
+    read_sheet,
+    read_workbook,
+    template_workbook,
+    write_header,
+)
 
 __all__ = [
     "ADMIN_ONLY_ROLES",
@@ -42,6 +63,7 @@ __all__ = [
     "COLUMN_BY_KEY",
     "MAX_ROWS",
     "PENDING_TTL_SECONDS",
+    "SESSION_KEY",
     "ROLE_NAMES",
     "SHEET_ACCOUNTS",
     "SHEET_HELP",
@@ -54,15 +76,24 @@ __all__ = [
     "ImportedAccount",
     "PreviewCell",
     "RawRow",
+    "SheetRow",
+    "append_text",
+    "bold_row",
+    "check_cells",
     "check_upload",
+    "collect_errors",
+    "existing_id_digests",
     "home_hospitals",
     "importable_roles",
     "initial_password",
+    "mark_duplicates",
     "pending_clear",
     "pending_load",
     "pending_save",
+    "read_sheet",
     "read_workbook",
     "staff_import_commit",
     "template_workbook",
     "validate_rows",
+    "write_header",
 ]

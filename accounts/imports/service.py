@@ -39,24 +39,25 @@ class ImportedAccount:
 
 # --- waiting between preview and confirm -----------------------------------------------------
 
-_SESSION_KEY = "accounts.staff_import"
+#: The staff import's place in the session; other imports pass their own `key`.
+SESSION_KEY = "accounts.staff_import"
 
 
-def pending_save(session, *, filename: str, rows: Sequence[RawRow]) -> str:
+def pending_save(session, *, filename: str, rows: Sequence[RawRow], key: str = SESSION_KEY) -> str:
     """Park the rows in the session, encrypted: they hold ID numbers, and sessions sit in the database."""
     token = secrets.token_urlsafe(16)
     payload = json.dumps({"filename": filename, "rows": [r.to_json() for r in rows]}, ensure_ascii=False)
-    session[_SESSION_KEY] = {"token": token, "saved_at": time.time(), "data": crypto.encrypt(payload)}
+    session[key] = {"token": token, "saved_at": time.time(), "data": crypto.encrypt(payload)}
     return token
 
 
-def pending_load(session, token: str) -> tuple[str, list[RawRow]] | None:
+def pending_load(session, token: str, *, key: str = SESSION_KEY) -> tuple[str, list[RawRow]] | None:
     """The parked rows for this token, or None when there are none, they expired or the token is stale."""
-    pending = session.get(_SESSION_KEY)
+    pending = session.get(key)
     if not pending or not token or not secrets.compare_digest(str(pending.get("token", "")), token):
         return None
     if time.time() - float(pending.get("saved_at", 0)) > PENDING_TTL_SECONDS:
-        pending_clear(session)
+        pending_clear(session, key=key)
         return None
     plain = crypto.decrypt(pending.get("data", ""))
     if not plain:
@@ -65,8 +66,8 @@ def pending_load(session, token: str) -> tuple[str, list[RawRow]] | None:
     return payload["filename"], [RawRow.from_json(r) for r in payload["rows"]]
 
 
-def pending_clear(session) -> None:
-    session.pop(_SESSION_KEY, None)
+def pending_clear(session, *, key: str = SESSION_KEY) -> None:
+    session.pop(key, None)
 
 
 # --- writing ---------------------------------------------------------------------------------

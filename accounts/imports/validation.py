@@ -2,8 +2,9 @@
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,23 +35,24 @@ class PreviewCell:
 
 
 @dataclass
-class CheckedRow:
-    """A row after the checks. The clear values sit in `_values`, which templates cannot reach."""
+class SheetRow:
+    """A row after the checks. The clear values sit in `_values`, which templates cannot reach.
+
+    Each import subclasses it with its own `columns`; the preview shows `cells`, identifiers
+    masked on the server and errors next to their cell.
+    """
 
     number: int
     _values: dict[str, str]
     errors: dict[str, list[str]] = field(default_factory=dict)
-    roles: list[str] = field(default_factory=list)
-    department: Department | None = None
-    base: SpecialtyBase | None = None
+
+    #: the columns of the preview, in order
+    columns: ClassVar[tuple[Column, ...]] = ()
+    masks: ClassVar[dict[str, Callable[[str], str]]] = {"id_number": mask_id_number, "phone": mask_phone}
 
     @property
     def is_valid(self) -> bool:
         return not self.errors
-
-    @property
-    def username(self) -> str:
-        return self._values.get("username") or self._values.get("staff_number", "")
 
     def value(self, key: str) -> str:
         return self._values.get(key, "")
@@ -58,19 +60,36 @@ class CheckedRow:
     def add_error(self, key: str, message: str) -> None:
         self.errors.setdefault(key, []).append(message)
 
+    def display(self, key: str) -> str:
+        raw = self._values.get(key, "")
+        mask = self.masks.get(key)
+        return mask(raw) if mask and raw else raw
+
     @property
     def cells(self) -> list[PreviewCell]:
         """What the preview shows: identifiers masked on the server, errors next to their cell."""
-        masks = {"id_number": mask_id_number, "phone": mask_phone}
-        cells = []
-        for column in COLUMNS:
-            raw = self._values.get(column.key, "")
-            mask = masks.get(column.key)
-            display = mask(raw) if mask and raw else raw
-            if column.key == "username" and not raw:
-                display = self.username
-            cells.append(PreviewCell(column, display, tuple(self.errors.get(column.key, ()))))
-        return cells
+        return [
+            PreviewCell(column, self.display(column.key), tuple(self.errors.get(column.key, ())))
+            for column in self.columns
+        ]
+
+
+@dataclass
+class CheckedRow(SheetRow):
+    roles: list[str] = field(default_factory=list)
+    department: Department | None = None
+    base: SpecialtyBase | None = None
+
+    columns: ClassVar[tuple[Column, ...]] = COLUMNS
+
+    @property
+    def username(self) -> str:
+        return self._values.get("username") or self._values.get("staff_number", "")
+
+    def display(self, key: str) -> str:
+        if key == "username" and not self._values.get(key):
+            return self.username
+        return super().display(key)
 
 
 @dataclass
@@ -145,29 +164,39 @@ def validate_rows(raw_rows: Sequence[RawRow], *, acting_user: User) -> ImportPre
     return ImportPreview(rows=rows)
 
 
-def _check_cells(row: CheckedRow, raw: RawRow) -> None:
-    for column in COLUMNS:
+def check_cells(row: SheetRow, raw: RawRow, columns: Sequence[Column]) -> None:
+    """Required cells, lengths, and the ID number, phone and email of the row when those columns exist."""
+    keys = {c.key for c in columns}
+    for column in columns:
         value = row.value(column.key)
         if column.required and not value:
             row.add_error(column.key, _("This cell is required."))
         elif column.max_length and len(value) > column.max_length:
             row.add_error(column.key, _("At most %(n)d characters.") % {"n": column.max_length})
-    id_number = normalize_id_number(row.value("id_number"))
-    row._values["id_number"] = id_number
-    if "id_number" in raw.numeric:
-        row.add_error(
-            "id_number",
-            _("Excel stored this ID number as a number and rounded it. Format the column as text and type it again."),
-        )
-    elif id_number and "id_number" not in row.errors:
-        _collect(row, "id_number", validate_id_number, id_number)
-    if row.value("phone") and "phone" not in row.errors:
-        _collect(row, "phone", validate_phone, row.value("phone"))
-    if row.value("email") and "email" not in row.errors:
+    if "id_number" in keys:
+        id_number = normalize_id_number(row.value("id_number"))
+        row._values["id_number"] = id_number
+        if "id_number" in raw.numeric:
+            row.add_error(
+                "id_number",
+                _(
+                    "Excel stored this ID number as a number and rounded it. "
+                    "Format the column as text and type it again."
+                ),
+            )
+        elif id_number and "id_number" not in row.errors:
+            collect_errors(row, "id_number", validate_id_number, id_number)
+    if "phone" in keys and row.value("phone") and "phone" not in row.errors:
+        collect_errors(row, "phone", validate_phone, row.value("phone"))
+    if "email" in keys and row.value("email") and "email" not in row.errors:
         try:
             validate_email(row.value("email"))
         except ValidationError:
             row.add_error("email", _("Enter a valid email address."))
+
+
+def _check_cells(row: CheckedRow, raw: RawRow) -> None:
+    check_cells(row, raw, COLUMNS)
     username = row.username
     if username and not _USERNAME_RE.match(username):
         message = _("A username may contain only letters, digits and . _ - @ +.")
@@ -176,7 +205,8 @@ def _check_cells(row: CheckedRow, raw: RawRow) -> None:
         row.add_error("username", message)
 
 
-def _collect(row: CheckedRow, key: str, validator, value: str) -> None:
+def collect_errors(row: SheetRow, key: str, validator: Callable[[str], None], value: str) -> None:
+    """Run a Django validator and put its messages on the cell."""
     try:
         validator(value)
     except ValidationError as exc:
@@ -244,29 +274,47 @@ def _resolve(row: CheckedRow, key: str, index: _OrgIndex, *, unknown: str, ambig
     return None
 
 
-def _check_duplicates_in_file(rows: Sequence[CheckedRow]) -> None:
-    """Every row sharing a value is flagged, so "import the valid rows" never picks one at random."""
-    flagged_numbers: set[int] = set()
-    for key, normalise in (
-        ("staff_number", str),
-        ("id_number", normalize_id_number),
-        ("username", str.casefold),
-    ):
-        seen: dict[str, list[CheckedRow]] = defaultdict(list)
-        for row in rows:
-            value = row.username if key == "username" else row.value(key)
-            if value:
-                seen[normalise(value)].append(row)
-        for same in seen.values():
-            if len(same) < 2:
+def mark_duplicates(
+    rows: Sequence[SheetRow],
+    key: str,
+    *,
+    normalise: Callable[[str], str] = str,
+    value: Callable[[SheetRow], str] | None = None,
+    skip: Callable[[SheetRow], bool] | None = None,
+) -> set[int]:
+    """Flag every row sharing a value of `key` with another row; the numbers of the flagged rows.
+
+    Every one of them is flagged, so "import the valid rows" never picks one at random.
+    """
+    seen: dict[str, list[SheetRow]] = defaultdict(list)
+    for row in rows:
+        text = value(row) if value else row.value(key)
+        if text:
+            seen[normalise(text)].append(row)
+    flagged: set[int] = set()
+    for same in seen.values():
+        if len(same) < 2:
+            continue
+        for row in same:
+            if skip is not None and skip(row):
                 continue
-            for row in same:
-                if key == "username" and _derived_username(row) and row.number in flagged_numbers:
-                    continue  # the staff number already carries this error
-                others = ", ".join(str(r.number) for r in same if r is not row)
-                row.add_error(key, _("The same value is in row %(rows)s of this file.") % {"rows": others})
-                if key == "staff_number":
-                    flagged_numbers.add(row.number)
+            others = ", ".join(str(r.number) for r in same if r is not row)
+            row.add_error(key, _("The same value is in row %(rows)s of this file.") % {"rows": others})
+            flagged.add(row.number)
+    return flagged
+
+
+def _check_duplicates_in_file(rows: Sequence[CheckedRow]) -> None:
+    flagged_numbers = mark_duplicates(rows, "staff_number")
+    mark_duplicates(rows, "id_number", normalise=normalize_id_number)
+    mark_duplicates(
+        rows,
+        "username",
+        normalise=str.casefold,
+        value=lambda row: row.username,
+        # the staff number already carries this error
+        skip=lambda row: _derived_username(row) and row.number in flagged_numbers,
+    )
 
 
 def _derived_username(row: CheckedRow) -> bool:
@@ -276,12 +324,9 @@ def _derived_username(row: CheckedRow) -> bool:
 def _check_existing(rows: Sequence[CheckedRow]) -> None:
     """Three queries for the whole file: staff numbers, ID digests, usernames (case-insensitive)."""
     numbers = {r.value("staff_number") for r in rows if r.value("staff_number")}
-    digests = {crypto.digest(r.value("id_number")): r for r in rows if r.value("id_number")}
     usernames = {r.username.casefold() for r in rows if r.username}
     taken_numbers = set(User.objects.filter(staff_number__in=numbers).values_list("staff_number", flat=True))
-    taken_digests = set(
-        User.objects.filter(id_number_digest__in=list(digests)).values_list("id_number_digest", flat=True)
-    )
+    taken_digests = existing_id_digests(r.value("id_number") for r in rows)
     taken_usernames = set(
         User.objects.annotate(lowered=Lower("username")).filter(lowered__in=usernames).values_list("lowered", flat=True)
     )
@@ -293,3 +338,11 @@ def _check_existing(rows: Sequence[CheckedRow]) -> None:
         derived_and_flagged = _derived_username(row) and row.value("staff_number") in taken_numbers
         if row.username and row.username.casefold() in taken_usernames and not derived_and_flagged:
             row.add_error("username", _("This username is taken."))
+
+
+def existing_id_digests(id_numbers: Iterable[str]) -> set[str]:
+    """The digests of those ID numbers some account already has, in one query."""
+    digests = {crypto.digest(v) for v in id_numbers if v}
+    if not digests:
+        return set()
+    return set(User.objects.filter(id_number_digest__in=list(digests)).values_list("id_number_digest", flat=True))

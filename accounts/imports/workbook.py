@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 
 from ..choices import ROLE_SCOPE, ScopeKind
 from ..models import User
-from .columns import COLUMN_BY_KEY, COLUMNS, MAX_ROWS, ROLE_NAMES, SHEET_ACCOUNTS, SHEET_HELP, SHEET_ORG
+from .columns import COLUMNS, MAX_ROWS, ROLE_NAMES, SHEET_ACCOUNTS, SHEET_HELP, SHEET_ORG, Column
 from .scope import _bases, _departments, home_hospitals, importable_roles
 
 
@@ -51,27 +51,13 @@ class RawRow:
 
 def template_workbook(*, acting_user: User) -> bytes:
     """An empty account sheet, the instructions, and the departments and bases the file may name."""
-    header_font = Font(bold=True, color="FFFFFF")
-    required_fill = PatternFill("solid", fgColor="C0392B")
-    optional_fill = PatternFill("solid", fgColor="5D6D7E")
     bold = Font(bold=True)
     wrap = Alignment(wrap_text=True, vertical="top")
 
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = SHEET_ACCOUNTS
-    ws.append([c.header for c in COLUMNS])
-    for index, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=index)
-        cell.font = header_font
-        cell.fill = required_fill if column.required else optional_fill
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = {"id_number": 22, "roles": 24, "email": 24}.get(column.key, 14)
-        if column.as_text:
-            # Preformat the cells people fill in, so an ID number typed in stays text.
-            for row in range(2, MAX_ROWS + 2):
-                ws.cell(row=row, column=index).number_format = "@"
-    ws.freeze_panes = "A2"
+    write_header(ws, COLUMNS, widths={"id_number": 22, "roles": 24, "email": 24}, text_rows=MAX_ROWS)
 
     help_ws = wb.create_sheet(SHEET_HELP)
     help_ws.column_dimensions["A"].width = 18
@@ -92,12 +78,12 @@ def template_workbook(*, acting_user: User) -> bytes:
         help_ws.append([line])
     help_ws.append([])
     help_ws.append([_("Column"), _("Required"), _("Notes")])
-    _bold_row(help_ws, bold)
+    bold_row(help_ws, bold)
     for column in COLUMNS:
         help_ws.append([column.header, _("yes") if column.required else _("no"), str(column.help)])
     help_ws.append([])
     help_ws.append([_("Role"), _("Held in"), _("Other accepted names")])
-    _bold_row(help_ws, bold)
+    bold_row(help_ws, bold)
     for role in importable_roles(acting_user):
         names = ROLE_NAMES[role]
         help_ws.append([names[0], str(ScopeKind(ROLE_SCOPE[role]).label), "、".join((*names[1:], role))])
@@ -108,14 +94,14 @@ def template_workbook(*, acting_user: User) -> bytes:
     org_ws = wb.create_sheet(SHEET_ORG)
     hospitals = home_hospitals(acting_user)
     org_ws.append([_("Department code"), _("Department"), _("Hospital or site"), _("Specialty base")])
-    _bold_row(org_ws, bold)
+    bold_row(org_ws, bold)
     for department in _departments(hospitals):
-        _append_text(org_ws, [department.code, department.name, department.hospital.name, str(department.base or "")])
+        append_text(org_ws, [department.code, department.name, department.hospital.name, str(department.base or "")])
     org_ws.append([])
     org_ws.append([_("Base code"), _("Specialty base"), _("Hospital")])
-    _bold_row(org_ws, bold)
+    bold_row(org_ws, bold)
     for base in _bases(hospitals):
-        _append_text(org_ws, [base.code, base.name, base.hospital.name])
+        append_text(org_ws, [base.code, base.name, base.hospital.name])
     for letter, width in zip("ABCD", (16, 24, 24, 24), strict=True):
         org_ws.column_dimensions[letter].width = width
 
@@ -124,7 +110,36 @@ def template_workbook(*, acting_user: User) -> bytes:
     return buffer.getvalue()
 
 
-def _append_text(ws, values: list[str]) -> None:
+def write_header(
+    ws,
+    columns: Sequence[Column],
+    *,
+    widths: dict[str, int] | None = None,
+    text_rows: int = MAX_ROWS,
+    required_mark: str = "",
+) -> None:
+    """The header row of a template sheet: required columns red (and marked), text columns preformatted as text.
+
+    Reading ignores a trailing * and anything in brackets, so marks and hints in headers are safe.
+    """
+    header_font = Font(bold=True, color="FFFFFF")
+    required_fill = PatternFill("solid", fgColor="C0392B")
+    optional_fill = PatternFill("solid", fgColor="5D6D7E")
+    ws.append([c.header + (required_mark if c.required else "") for c in columns])
+    for index, column in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=index)
+        cell.font = header_font
+        cell.fill = required_fill if column.required else optional_fill
+        letter = get_column_letter(index)
+        ws.column_dimensions[letter].width = (widths or {}).get(column.key, 14)
+        if column.as_text:
+            # Preformat the cells people fill in, so an ID number typed in stays text.
+            for row in range(2, text_rows + 2):
+                ws.cell(row=row, column=index).number_format = "@"
+    ws.freeze_panes = "A2"
+
+
+def append_text(ws, values: list[Any]) -> None:
     """openpyxl writes any string starting with "=" as a formula; names from the database stay text."""
     ws.append(values)
     for cell in ws[ws.max_row]:
@@ -132,7 +147,8 @@ def _append_text(ws, values: list[str]) -> None:
             cell.data_type = "s"
 
 
-def _bold_row(ws, font: Font) -> None:
+def bold_row(ws, font: Font | None = None) -> None:
+    font = font or Font(bold=True)
     for cell in ws[ws.max_row]:
         cell.font = font
 
@@ -156,7 +172,25 @@ def check_upload(*, name: str, size: int) -> None:
 
 
 def read_workbook(data: bytes) -> list[RawRow]:
-    """The non-empty rows of the first sheet as text, keyed by column; file-level problems raise."""
+    """The non-empty rows of the account sheet as text, keyed by column; file-level problems raise."""
+    return read_sheet(
+        data,
+        columns=COLUMNS,
+        sheet=SHEET_ACCOUNTS,
+        max_rows=MAX_ROWS,
+        too_many=_("The workbook has more than %(n)d accounts; split it into smaller files.") % {"n": MAX_ROWS},
+        empty=_("The workbook has no accounts to import below its header row."),
+    )
+
+
+def read_sheet(
+    data: bytes, *, columns: Sequence[Column], sheet: str, max_rows: int, too_many: str, empty: str
+) -> list[RawRow]:
+    """The non-empty rows of `sheet` (else the first sheet) as text, keyed by the keys of `columns`.
+
+    `too_many` and `empty` are what the user reads when the file has more than `max_rows`
+    rows, or none below the header; every other file-level problem has a generic message.
+    """
     unreadable = _(
         "This file is not a readable Excel workbook (.xlsx). Save it as .xlsx in Excel or WPS and upload it again."
     )
@@ -167,19 +201,17 @@ def read_workbook(data: bytes) -> list[RawRow]:
     except Exception as exc:  # openpyxl raises many types for a broken file; all mean the same to the user
         raise ImportFileError(unreadable) from exc
     try:
-        ws = wb[SHEET_ACCOUNTS] if SHEET_ACCOUNTS in wb.sheetnames else wb.worksheets[0]
+        ws = wb[sheet] if sheet in wb.sheetnames else wb.worksheets[0]
         rows = ws.iter_rows(values_only=True)
         header = next(rows, None) or ()
-        positions = _header_positions(header)
+        positions = _header_positions(header, columns)
         rows_read: list[RawRow] = []
         for number, cells in enumerate(rows, start=2):
             row = _raw_row(number, cells, positions)
             if row is None:
                 continue
-            if len(rows_read) >= MAX_ROWS:
-                raise ImportFileError(
-                    _("The workbook has more than %(n)d accounts; split it into smaller files.") % {"n": MAX_ROWS}
-                )
+            if len(rows_read) >= max_rows:
+                raise ImportFileError(too_many)
             rows_read.append(row)
     except ImportFileError:
         raise
@@ -188,29 +220,30 @@ def read_workbook(data: bytes) -> list[RawRow]:
     finally:
         wb.close()
     if not rows_read:
-        raise ImportFileError(_("The workbook has no accounts to import below its header row."))
+        raise ImportFileError(empty)
     return rows_read
 
 
-def _header_key(text: Any) -> str | None:
+def _header_key(text: Any, columns: Sequence[Column]) -> str | None:
     label = re.split(r"[(（]", str(text or ""))[0]
     label = re.sub(r"[\s*＊]", "", label)
-    for column in COLUMNS:
+    for column in columns:
         if label in (column.header, column.key):
             return column.key
     return None
 
 
-def _header_positions(header: Iterable[Any]) -> dict[str, int]:
+def _header_positions(header: Iterable[Any], columns: Sequence[Column]) -> dict[str, int]:
+    by_key = {c.key: c for c in columns}
     positions: dict[str, int] = {}
     for index, text in enumerate(header):
-        key = _header_key(text)
+        key = _header_key(text, columns)
         if key is None:
             continue  # extra columns (remarks, numbering) are allowed and ignored
         if key in positions:
-            raise ImportFileError(_("The column %(column)s appears twice.") % {"column": COLUMN_BY_KEY[key].header})
+            raise ImportFileError(_("The column %(column)s appears twice.") % {"column": by_key[key].header})
         positions[key] = index
-    missing = [c.header for c in COLUMNS if c.required and c.key not in positions]
+    missing = [c.header for c in columns if c.required and c.key not in positions]
     if missing:
         raise ImportFileError(
             _("The first row lacks the columns %(columns)s. Start from the template on this page.")

@@ -7,33 +7,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('residents', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("residents", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RotationBlock',
+            name="RotationBlock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(verbose_name='until')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rotation_blocks', to='accounts.department', verbose_name='department')),
-                ('resident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rotation_blocks', to='residents.residentprofile', verbose_name='resident')),
-                ('supervisor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='supervised_blocks', to=settings.AUTH_USER_MODEL, verbose_name='supervising doctor')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(verbose_name="until")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="rotation_blocks",
+                        to="accounts.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "resident",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rotation_blocks",
+                        to="residents.residentprofile",
+                        verbose_name="resident",
+                    ),
+                ),
+                (
+                    "supervisor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="supervised_blocks",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="supervising doctor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'rotation block',
-                'verbose_name_plural': 'rotation blocks',
-                'ordering': ['resident', 'start_date'],
-                'indexes': [models.Index(fields=['department', 'end_date'], name='rotation_ro_departm_99239e_idx'), models.Index(fields=['supervisor'], name='rotation_ro_supervi_6142cc_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('end_date__gte', models.F('start_date'))), name='rotation_block_ordered')],
+                "verbose_name": "rotation block",
+                "verbose_name_plural": "rotation blocks",
+                "ordering": ["resident", "start_date"],
+                "indexes": [
+                    models.Index(fields=["department", "end_date"], name="rotation_ro_departm_99239e_idx"),
+                    models.Index(fields=["supervisor"], name="rotation_ro_supervi_6142cc_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("end_date__gte", models.F("start_date"))), name="rotation_block_ordered"
+                    )
+                ],
             },
         ),
     ]
