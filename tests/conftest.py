@@ -183,3 +183,13 @@ def audit_events(settings):
     audit._memory.clear()
     yield audit._memory
     audit._memory.clear()
+
+
+@pytest.fixture
+def english(settings):
+    """For tests that read English messages: pages and services answer in English, as after the language switch."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -14,7 +14,8 @@ from core.masking import mask_id_number
 from tests.conftest import PASSWORD
 from tests.factories.accounts import UserFactory
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English (the catalogue translates them for zh-hans).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 ROWS = [
     {"name": "李住院", "id": "110105199803011234", "note": '=HYPERLINK("http://evil","x")', "n": 3},

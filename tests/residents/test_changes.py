@@ -19,7 +19,8 @@ from residents.choices import ChangeKind, ChangeState, RevisionSource, TrainingS
 from residents.models import ArchiveRevision, ResidentProfile, TrainingChange
 from tests.permissions import LOGIN, assert_access
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English (the catalogue translates them for zh-hans).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 REASON = "家庭原因，无法继续参加培训"
 
