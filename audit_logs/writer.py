@@ -8,7 +8,8 @@ LOG_BATCH_SIZE documents. `flush()` does the same synchronously (tests, atexit, 
 Exactly once. Every document carries its own id (request and exception logs a uuid4 `_id`, audit
 events audit_record's `id`), so writing a batch twice is harmless: insert_many(ordered=False) with
 duplicate-key errors (11000) counted as success, and the audit chain skips event ids it already holds
-(audit_logs.chain.seal). That is what makes the spool safe to replay after any interruption.
+(audit_logs.chain.seal). That is what makes the spool safe to replay after any interruption. The
+one field write() adds, the logs' minute_key, is derived from `at`: a replay writes the same document.
 
 Spool. When MongoDB is unavailable (or not configured) a batch is appended to
 LOG_SPOOL_DIR/<collection>.jsonl: one JSON object per line, datetimes as {"$date": "<ISO>"}, appended
@@ -40,7 +41,7 @@ from django.conf import settings
 from core import mongo
 
 from .chain import seal
-from .collections import AUDIT_EVENTS, BUFFERED
+from .collections import AUDIT_EVENTS, BUFFERED, LOGS_KEYED, stamp_minute_key
 from .files import append_lines, decode_line, encode_line, file_lock, spool_dir
 
 logger = logging.getLogger("zhupei.logs")
@@ -128,8 +129,11 @@ def write(collection: str, docs: list[dict[str, Any]]) -> None:
     """Insert documents that may already be there; raises MongoUnavailable on an outage only.
 
     A batch failing for any other reason is retried one document at a time, and a document MongoDB
-    still refuses is set aside (rejected file) instead of blocking everything behind it.
+    still refuses is set aside (rejected file) instead of blocking everything behind it. Request and
+    exception logs get their minute_key here (derived from `at`, so a replay stores the same document).
     """
+    if collection in LOGS_KEYED:
+        stamp_minute_key(docs)
     try:
         _insert(collection, docs)
         return

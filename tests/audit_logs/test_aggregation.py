@@ -7,11 +7,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from audit_logs import writer
-from audit_logs.aggregation import aggregate, aggregate_recent, percentile
+from audit_logs.aggregation import aggregate, aggregate_recent, percentile, stamp_missing_keys
 from audit_logs.collections import (
     AUDIT_EVENTS,
+    DAY_KEY,
     EXCEPTION_LOG,
     EXCEPTION_STATS_DAILY,
+    HOUR_KEY,
+    MINUTE_KEY,
+    NO_KEY,
     REQUEST_LOG,
     REQUEST_STATS_DAILY,
     REQUEST_STATS_HOURLY,
@@ -156,6 +160,71 @@ def test_the_beat_job_completes_yesterday_once_after_midnight(logs):
     assert {d["bucket"] for d in logs[REQUEST_STATS_HOURLY].find()} == set()
     aggregate_recent(now=cst(2025, 3, 2, 1, 0))
     assert {d["bucket"] for d in logs[REQUEST_STATS_HOURLY].find()} == {"2025-03-02T00"}
+
+
+def test_written_logs_carry_their_minute_key_and_the_roll_up_reads_them_by_it(mongo_db):
+    at = cst(2025, 3, 1, 9, 15)
+    writer.write(REQUEST_LOG, [req(at, 10), req(at + timedelta(minutes=50), 30)])  # 09:15 and 10:05 CST
+    writer.write(EXCEPTION_LOG, [exc(at, "e" * 40)])
+    for name in (REQUEST_LOG, EXCEPTION_LOG):
+        for doc in mongo_db[name].find():
+            assert doc[MINUTE_KEY] == int(doc["at"].timestamp() // 60)  # UTC minutes since the epoch
+    assert mongo_db[REQUEST_LOG].find_one({MINUTE_KEY: int(at.timestamp() // 60)})["duration_ms"] == 10.0
+
+    aggregate(cst(2025, 3, 1, 9, 0), cst(2025, 3, 1, 11, 0))
+
+    hourly = stats(mongo_db, REQUEST_STATS_HOURLY)
+    assert hourly["2025-03-01T09|approvals:inbox|resident"]["count"] == 1
+    assert hourly["2025-03-01T10|approvals:inbox|resident"]["count"] == 1
+    assert stats(mongo_db, REQUEST_STATS_DAILY)["2025-03-01|approvals:inbox|resident"]["count"] == 2
+    assert stats(mongo_db, EXCEPTION_STATS_DAILY)[f"2025-03-01|{'e' * 40}"]["count"] == 1
+
+
+def test_documents_written_before_the_keys_are_stamped_and_counted(mongo_db):
+    at = cst(2025, 3, 1, 9, 15)
+    writer.write(REQUEST_LOG, [req(at, 10)])
+    legacy = req(at + timedelta(minutes=1), 20)
+    mongo_db[REQUEST_LOG].insert_one(dict(legacy))  # as an older version wrote it: no minute_key
+    mongo_db[EXCEPTION_LOG].insert_one(exc(at, "f" * 40))
+    assert MINUTE_KEY not in mongo_db[REQUEST_LOG].find_one({"_id": legacy["_id"]})
+
+    aggregate(cst(2025, 3, 1, 9, 0), cst(2025, 3, 1, 10, 0))
+
+    stamped = mongo_db[REQUEST_LOG].find_one({"_id": legacy["_id"]})
+    assert stamped[MINUTE_KEY] == int(legacy["at"].timestamp() // 60) and stamped["at"] == legacy["at"]
+    assert mongo_db[REQUEST_LOG].count_documents({MINUTE_KEY: None}) == 0
+    assert mongo_db[EXCEPTION_LOG].count_documents({MINUTE_KEY: None}) == 0
+    nine = stats(mongo_db, REQUEST_STATS_HOURLY)["2025-03-01T09|approvals:inbox|resident"]
+    assert (nine["count"], nine["max_ms"]) == (2, 20.0)
+    assert stats(mongo_db, EXCEPTION_STATS_DAILY)[f"2025-03-01|{'f' * 40}"]["count"] == 1
+    assert set(stamp_missing_keys().values()) == {0}  # nothing left: one empty index lookup each
+
+
+def test_statistics_written_before_their_keys_are_stamped_and_kept(logs):
+    window = cst(2025, 3, 1, 9, 0), cst(2025, 3, 1, 11, 0)
+    aggregate(*window)
+    names = (REQUEST_STATS_HOURLY, REQUEST_STATS_DAILY, EXCEPTION_STATS_DAILY)
+    first = {name: stats(logs, name) for name in names}
+    nine = first[REQUEST_STATS_HOURLY]["2025-03-01T09|approvals:inbox|resident"]
+    assert nine[HOUR_KEY] == int(cst(2025, 3, 1, 9, 0).timestamp() // 3600)
+    day = (datetime(2025, 3, 1) - datetime(1970, 1, 1)).days
+    assert first[REQUEST_STATS_DAILY]["2025-03-01|approvals:inbox|resident"][DAY_KEY] == day
+    assert first[EXCEPTION_STATS_DAILY][f"2025-03-01|{'a' * 40}"][DAY_KEY] == day
+    for name in names:  # as an older version left them
+        logs[name].update_many({}, {"$unset": {HOUR_KEY: "", DAY_KEY: ""}})
+    assert logs[REQUEST_STATS_HOURLY].count_documents({HOUR_KEY: None}) == len(first[REQUEST_STATS_HOURLY])
+
+    aggregate(*window)  # finds the older statistics by their new keys: unchanged, so not rewritten
+
+    assert {name: stats(logs, name) for name in names} == first  # updated_at included
+
+
+def test_a_log_document_without_a_usable_time_is_stamped_out_of_every_hour(mongo_db):
+    mongo_db[REQUEST_LOG].insert_many([{**req(cst(2025, 3, 1, 9, 0), 1), "at": None}, {"_id": "no-at"}])
+    assert stamp_missing_keys()[REQUEST_LOG] == 2
+    assert {d[MINUTE_KEY] for d in mongo_db[REQUEST_LOG].find()} == {NO_KEY}
+    aggregate(cst(2025, 3, 1, 0, 0), cst(2025, 3, 2, 0, 0))
+    assert stats(mongo_db, REQUEST_STATS_DAILY) == {}
 
 
 def test_prune_deletes_what_is_past_retention_and_audits_itself(mongo_db, settings):
