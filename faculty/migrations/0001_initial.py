@@ -8,144 +8,345 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QualificationRule',
+            name="QualificationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('min_title', models.CharField(choices=[('resident', 'Resident physician (住院医师)'), ('attending', 'Attending physician (主治医师)'), ('associate_chief', 'Associate chief physician (副主任医师)'), ('chief', 'Chief physician (主任医师)')], default='attending', max_length=20, verbose_name='minimum title')),
-                ('min_teaching_years', models.PositiveSmallIntegerField(default=2, verbose_name='minimum years of teaching')),
-                ('validity_years', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1)], verbose_name='years a qualification stays valid')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "min_title",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident physician (住院医师)"),
+                            ("attending", "Attending physician (主治医师)"),
+                            ("associate_chief", "Associate chief physician (副主任医师)"),
+                            ("chief", "Chief physician (主任医师)"),
+                        ],
+                        default="attending",
+                        max_length=20,
+                        verbose_name="minimum title",
+                    ),
+                ),
+                (
+                    "min_teaching_years",
+                    models.PositiveSmallIntegerField(default=2, verbose_name="minimum years of teaching"),
+                ),
+                (
+                    "validity_years",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                        verbose_name="years a qualification stays valid",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'supervisor qualification rule',
-                'verbose_name_plural': 'supervisor qualification rule',
+                "verbose_name": "supervisor qualification rule",
+                "verbose_name_plural": "supervisor qualification rule",
             },
         ),
         migrations.CreateModel(
-            name='FacultyProfile',
+            name="FacultyProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name_initials', models.CharField(blank=True, db_index=True, editable=False, max_length=50)),
-                ('title', models.CharField(choices=[('resident', 'Resident physician (住院医师)'), ('attending', 'Attending physician (主治医师)'), ('associate_chief', 'Associate chief physician (副主任医师)'), ('chief', 'Chief physician (主任医师)')], max_length=20, verbose_name='professional title')),
-                ('title_since', models.DateField(blank=True, null=True, verbose_name='title held since')),
-                ('teaching_since', models.DateField(blank=True, null=True, verbose_name='teaching since')),
-                ('specialty', models.CharField(blank=True, max_length=100, verbose_name='specialty')),
-                ('education', models.CharField(blank=True, max_length=50, verbose_name='highest education')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='faculty', to='accounts.department', verbose_name='department')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='faculty_profile', to=settings.AUTH_USER_MODEL, verbose_name='account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name_initials", models.CharField(blank=True, db_index=True, editable=False, max_length=50)),
+                (
+                    "title",
+                    models.CharField(
+                        choices=[
+                            ("resident", "Resident physician (住院医师)"),
+                            ("attending", "Attending physician (主治医师)"),
+                            ("associate_chief", "Associate chief physician (副主任医师)"),
+                            ("chief", "Chief physician (主任医师)"),
+                        ],
+                        max_length=20,
+                        verbose_name="professional title",
+                    ),
+                ),
+                ("title_since", models.DateField(blank=True, null=True, verbose_name="title held since")),
+                ("teaching_since", models.DateField(blank=True, null=True, verbose_name="teaching since")),
+                ("specialty", models.CharField(blank=True, max_length=100, verbose_name="specialty")),
+                ("education", models.CharField(blank=True, max_length=50, verbose_name="highest education")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="faculty",
+                        to="accounts.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="faculty_profile",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'faculty archive',
-                'verbose_name_plural': 'faculty archives',
-                'ordering': ['department__code', 'user__real_name'],
+                "verbose_name": "faculty archive",
+                "verbose_name_plural": "faculty archives",
+                "ordering": ["department__code", "user__real_name"],
             },
         ),
         migrations.CreateModel(
-            name='Achievement',
+            name="Achievement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('award', 'Teaching award'), ('paper', 'Paper'), ('project', 'Research or teaching project'), ('textbook', 'Textbook'), ('other', 'Other')], max_length=16, verbose_name='kind')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('date', models.DateField(verbose_name='date')),
-                ('level', models.CharField(blank=True, max_length=50, verbose_name='level')),
-                ('detail', models.CharField(blank=True, max_length=300, verbose_name='details')),
-                ('faculty', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='achievements', to='faculty.facultyprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("award", "Teaching award"),
+                            ("paper", "Paper"),
+                            ("project", "Research or teaching project"),
+                            ("textbook", "Textbook"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("date", models.DateField(verbose_name="date")),
+                ("level", models.CharField(blank=True, max_length=50, verbose_name="level")),
+                ("detail", models.CharField(blank=True, max_length=300, verbose_name="details")),
+                (
+                    "faculty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="achievements",
+                        to="faculty.facultyprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'teaching achievement',
-                'verbose_name_plural': 'teaching achievements',
-                'ordering': ['faculty', '-date'],
+                "verbose_name": "teaching achievement",
+                "verbose_name_plural": "teaching achievements",
+                "ordering": ["faculty", "-date"],
             },
         ),
         migrations.CreateModel(
-            name='FacultyTraining',
+            name="FacultyTraining",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('name', models.CharField(max_length=150, verbose_name='course')),
-                ('organiser', models.CharField(blank=True, max_length=100, verbose_name='organiser')),
-                ('level', models.CharField(choices=[('national', 'National'), ('provincial', 'Provincial'), ('municipal', 'Municipal'), ('hospital', 'Hospital')], max_length=16, verbose_name='level')),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('hours', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='hours')),
-                ('certificate_number', models.CharField(blank=True, max_length=60, verbose_name='certificate number')),
-                ('certificate', models.FileField(blank=True, max_length=255, upload_to='faculty/certificates/%Y/', verbose_name='certificate')),
-                ('certificate_name', models.CharField(blank=True, editable=False, max_length=200)),
-                ('certificate_type', models.CharField(blank=True, editable=False, max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('faculty', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trainings', to='faculty.facultyprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("name", models.CharField(max_length=150, verbose_name="course")),
+                ("organiser", models.CharField(blank=True, max_length=100, verbose_name="organiser")),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("national", "National"),
+                            ("provincial", "Provincial"),
+                            ("municipal", "Municipal"),
+                            ("hospital", "Hospital"),
+                        ],
+                        max_length=16,
+                        verbose_name="level",
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="until")),
+                (
+                    "hours",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name="hours"),
+                ),
+                ("certificate_number", models.CharField(blank=True, max_length=60, verbose_name="certificate number")),
+                (
+                    "certificate",
+                    models.FileField(
+                        blank=True, max_length=255, upload_to="faculty/certificates/%Y/", verbose_name="certificate"
+                    ),
+                ),
+                ("certificate_name", models.CharField(blank=True, editable=False, max_length=200)),
+                ("certificate_type", models.CharField(blank=True, editable=False, max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "faculty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trainings",
+                        to="faculty.facultyprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'faculty development training',
-                'verbose_name_plural': 'faculty development trainings',
-                'ordering': ['faculty', '-start_date'],
+                "verbose_name": "faculty development training",
+                "verbose_name_plural": "faculty development trainings",
+                "ordering": ["faculty", "-start_date"],
             },
         ),
         migrations.CreateModel(
-            name='TeachingPost',
+            name="TeachingPost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('supervisor', 'Supervising doctor (带教)'), ('mentor', 'Mentor (导师)'), ('secretary', 'Teaching secretary (教学秘书)'), ('teaching_director', 'Teaching director (教学主任)'), ('base_director', 'Base director (基地主任)'), ('other', 'Other')], max_length=20, verbose_name='post')),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='until')),
-                ('base', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.specialtybase', verbose_name='specialty base')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='accounts.department', verbose_name='department')),
-                ('faculty', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='teaching_posts', to='faculty.facultyprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("supervisor", "Supervising doctor (带教)"),
+                            ("mentor", "Mentor (导师)"),
+                            ("secretary", "Teaching secretary (教学秘书)"),
+                            ("teaching_director", "Teaching director (教学主任)"),
+                            ("base_director", "Base director (基地主任)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="post",
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="until")),
+                (
+                    "base",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.specialtybase",
+                        verbose_name="specialty base",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="accounts.department",
+                        verbose_name="department",
+                    ),
+                ),
+                (
+                    "faculty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="teaching_posts",
+                        to="faculty.facultyprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'teaching post',
-                'verbose_name_plural': 'teaching posts',
-                'ordering': ['faculty', '-start_date'],
+                "verbose_name": "teaching post",
+                "verbose_name_plural": "teaching posts",
+                "ordering": ["faculty", "-start_date"],
             },
         ),
         migrations.CreateModel(
-            name='AnnualAssessment',
+            name="AnnualAssessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(validators=[django.core.validators.MinValueValidator(2000), django.core.validators.MaxValueValidator(2100)], verbose_name='year')),
-                ('result', models.CharField(choices=[('excellent', 'Excellent'), ('pass', 'Pass'), ('basic_pass', 'Basic pass'), ('fail', 'Fail')], max_length=16, verbose_name='result')),
-                ('score', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='score')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('assessed_by', models.ForeignKey(editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('faculty', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assessments', to='faculty.facultyprofile')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(2000),
+                            django.core.validators.MaxValueValidator(2100),
+                        ],
+                        verbose_name="year",
+                    ),
+                ),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[
+                            ("excellent", "Excellent"),
+                            ("pass", "Pass"),
+                            ("basic_pass", "Basic pass"),
+                            ("fail", "Fail"),
+                        ],
+                        max_length=16,
+                        verbose_name="result",
+                    ),
+                ),
+                (
+                    "score",
+                    models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name="score"),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "assessed_by",
+                    models.ForeignKey(
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "faculty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assessments",
+                        to="faculty.facultyprofile",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'annual teaching assessment',
-                'verbose_name_plural': 'annual teaching assessments',
-                'ordering': ['faculty', '-year'],
-                'constraints': [models.UniqueConstraint(fields=('faculty', 'year'), name='one_assessment_per_year')],
+                "verbose_name": "annual teaching assessment",
+                "verbose_name_plural": "annual teaching assessments",
+                "ordering": ["faculty", "-year"],
+                "constraints": [models.UniqueConstraint(fields=("faculty", "year"), name="one_assessment_per_year")],
             },
         ),
         migrations.CreateModel(
-            name='SupervisorQualification',
+            name="SupervisorQualification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('granted_on', models.DateField(verbose_name='granted on')),
-                ('expires_on', models.DateField(blank=True, null=True, verbose_name='expires on')),
-                ('revoked_on', models.DateField(blank=True, null=True, verbose_name='revoked on')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='note')),
-                ('faculty', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='qualifications', to='faculty.facultyprofile')),
-                ('granted_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='granted by')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("granted_on", models.DateField(verbose_name="granted on")),
+                ("expires_on", models.DateField(blank=True, null=True, verbose_name="expires on")),
+                ("revoked_on", models.DateField(blank=True, null=True, verbose_name="revoked on")),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="note")),
+                (
+                    "faculty",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="qualifications",
+                        to="faculty.facultyprofile",
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="granted by",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'supervisor qualification',
-                'verbose_name_plural': 'supervisor qualifications',
-                'ordering': ['faculty', '-granted_on'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('expires_on__isnull', True), ('expires_on__gte', models.F('granted_on')), _connector='OR'), name='qualification_period_ordered')],
+                "verbose_name": "supervisor qualification",
+                "verbose_name_plural": "supervisor qualifications",
+                "ordering": ["faculty", "-granted_on"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("expires_on__isnull", True), ("expires_on__gte", models.F("granted_on")), _connector="OR"
+                        ),
+                        name="qualification_period_ordered",
+                    )
+                ],
             },
         ),
     ]

@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('residents', '0001_initial'),
+        ("residents", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='archiverevision',
-            name='source',
-            field=models.CharField(choices=[('self', 'Edited by the resident'), ('office', 'Edited by the training office'), ('base', 'Edited by the specialty base'), ('approval', 'Applied after approval'), ('enrollment', 'Enrollment')], max_length=16, verbose_name='source'),
+            model_name="archiverevision",
+            name="source",
+            field=models.CharField(
+                choices=[
+                    ("self", "Edited by the resident"),
+                    ("office", "Edited by the training office"),
+                    ("base", "Edited by the specialty base"),
+                    ("approval", "Applied after approval"),
+                    ("enrollment", "Enrollment"),
+                ],
+                max_length=16,
+                verbose_name="source",
+            ),
         ),
     ]
