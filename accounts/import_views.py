@@ -3,15 +3,14 @@
 Pages that show ID numbers (even masked) or initial passwords are never cached by the browser.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -21,26 +20,11 @@ from . import imports
 from .choices import ROLE_SCOPE, Role, ScopeKind
 
 
-class StaffImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Filled-in template (.xlsx)"),
-        widget=forms.FileInput(attrs={"class": "form-control", "accept": f".xlsx,{imports.XLSX_CONTENT_TYPE}"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        try:
-            imports.check_upload(name=upload.name, size=upload.size)
-        except imports.ImportFileError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return upload
-
-
 class _ImportAccess(LoginRequiredMixin, RoleRequiredMixin):
     required_roles = (Role.TRAINING_OFFICE, Role.SYSTEM_ADMIN)
 
 
-def _start_page(request: HttpRequest, form: StaffImportForm, *, status: int = 200) -> HttpResponse:
+def _start_page(request: HttpRequest, form: imports.WorkbookUploadForm, *, status: int = 200) -> HttpResponse:
     roles = [
         {"name": imports.ROLE_NAMES[r][0], "label": Role(r).label, "scope": ScopeKind(ROLE_SCOPE[r]).label}
         for r in imports.importable_roles(request.user)
@@ -59,10 +43,10 @@ class ImportStartView(_ImportAccess, View):
     """GET: the template link and the upload form. POST: read the file and show the preview."""
 
     def get(self, request):
-        return _start_page(request, StaffImportForm())
+        return _start_page(request, imports.WorkbookUploadForm())
 
     def post(self, request):
-        form = StaffImportForm(request.POST, request.FILES)
+        form = imports.WorkbookUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return _start_page(request, form)
         upload = form.cleaned_data["file"]
@@ -93,27 +77,16 @@ class ImportConfirmView(_ImportAccess, View):
         token = request.POST.get("token", "")
         pending = imports.pending_load(request.session, token)
         if pending is None:
-            form = StaffImportForm()
+            form = imports.WorkbookUploadForm()
             messages.error(
                 request, _("There is no import waiting for confirmation, or it expired. Upload the file again.")
             )
             return _start_page(request, form)
         filename, raw_rows = pending
         preview = imports.validate_rows(raw_rows, acting_user=request.user)
-        valid_only = request.POST.get("valid_only") == "on"
-
-        if not preview.valid_count:
-            messages.error(request, _("Nothing was imported: no row is valid."))
-            return _preview_page(request, preview, token=token, filename=filename)
-        if preview.error_count and not valid_only:
-            messages.error(
-                request,
-                _(
-                    "Nothing was imported: %(errors)d rows have errors. Correct the file and upload it again, "
-                    "or choose to import only the valid rows."
-                )
-                % {"errors": preview.error_count},
-            )
+        refusal = preview.confirm_refusal(valid_only=request.POST.get("valid_only") == "on")
+        if refusal:
+            messages.error(request, refusal)
             return _preview_page(request, preview, token=token, filename=filename)
 
         try:
@@ -128,5 +101,19 @@ class ImportConfirmView(_ImportAccess, View):
             )
             return _preview_page(request, preview, token=token, filename=filename)
         imports.pending_clear(request.session)
-        context = {"created": created, "skipped": preview.error_count, "filename": filename}
+        password_rows = [
+            {
+                "user": account.user,
+                "password": account.initial_password,
+                "url": reverse("accounts:user_detail", args=[account.user.uuid]),
+                "badges": account.role_labels,
+            }
+            for account in created
+        ]
+        context = {
+            "created": created,
+            "password_rows": password_rows,
+            "skipped": preview.error_count,
+            "filename": filename,
+        }
         return render(request, "accounts/import_result.html", context)

@@ -6,7 +6,6 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import imports
 from accounts.models import Hospital, SpecialtyBase
 
 from .forms import DateInput, StyledFormMixin
@@ -111,19 +110,8 @@ class BatchForm(StyledFormMixin, forms.ModelForm):
         pass  # the hospital is not a form field; clean() checks (hospital, year, name)
 
 
-class EnrollmentUploadForm(forms.Form):
-    file = forms.FileField(
-        label=_("Filled-in admission list (.xlsx)"),
-        widget=forms.FileInput(attrs={"class": "form-control", "accept": f".xlsx,{imports.XLSX_CONTENT_TYPE}"}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        try:
-            imports.check_upload(name=upload.name, size=upload.size)
-        except imports.ImportFileError as exc:
-            raise forms.ValidationError(exc.message) from None
-        return upload
+#: The admission list is uploaded through the imports' WorkbookUploadForm under this label.
+ADMISSION_LIST_LABEL = _("Filled-in admission list (.xlsx)")
 
 
 class AcceptForm(forms.Form):

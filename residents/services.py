@@ -320,6 +320,40 @@ def _contacts_sync(profile: ResidentProfile, wanted: Iterable[Mapping[str, Any]]
 # --- posts, awards and disciplinary records -------------------------------------------------------
 
 
+def _log_item_change(
+    *,
+    profile: ResidentProfile,
+    acting_user: User,
+    model: type[models.Model],
+    summary: str,
+    note: str,
+    action: str,
+    key: str,
+    removed: bool = False,
+    **extra: Any,
+) -> None:
+    """The history row and the audit event of one record or certificate added to or removed from the archive.
+
+    The history shows `summary` under the model's name, with `note` ("Added: %(what)s") naming it;
+    the audit event shows it under `key`, with `extra` as its ids.
+    """
+    label = str(model._meta.verbose_name)
+    revision_record(
+        profile=profile,
+        acting_user=acting_user,
+        source=source_for(profile, acting_user),
+        changes={label: [summary, ""] if removed else ["", summary]},
+        note=note % {"what": label},
+    )
+    audit_record(
+        action=action,
+        target=profile,
+        acting_user=acting_user,
+        changes={key: [summary, None] if removed else [None, summary]},
+        **extra,
+    )
+
+
 def record_summary(record: models.Model) -> str:
     if isinstance(record, Post):
         until = record.end_date.isoformat() if record.end_date else "…"
@@ -341,20 +375,14 @@ def record_add(*, profile: ResidentProfile, kind: str, data: dict[str, Any], act
         raise ValidationError({"end_date": _("A post cannot end before it starts.")})
     record.full_clean()
     record.save()
-    summary = record_summary(record)
-    label = str(model._meta.verbose_name)
-    revision_record(
+    _log_item_change(
         profile=profile,
         acting_user=acting_user,
-        source=source_for(profile, acting_user),
-        changes={label: ["", summary]},
-        note=_("Added: %(what)s") % {"what": label},
-    )
-    audit_record(
+        model=model,
+        summary=record_summary(record),
+        note=_("Added: %(what)s"),
         action="resident.record_add",
-        target=profile,
-        acting_user=acting_user,
-        changes={kind: [None, summary]},
+        key=kind,
         kind=kind,
         record=record.pk,
     )
@@ -370,27 +398,27 @@ def record_delete(*, record: models.Model, acting_user: User) -> None:
         raise ValueError(f"Not an archive record: {record!r}")
     profile = record.resident
     summary = record_summary(record)
-    label = str(type(record)._meta.verbose_name)
     pk = record.pk
     record.delete()
-    revision_record(
+    _log_item_change(
         profile=profile,
         acting_user=acting_user,
-        source=source_for(profile, acting_user),
-        changes={label: [summary, ""]},
-        note=_("Removed: %(what)s") % {"what": label},
-    )
-    audit_record(
+        model=type(record),
+        summary=summary,
+        note=_("Removed: %(what)s"),
         action="resident.record_delete",
-        target=profile,
-        acting_user=acting_user,
-        changes={kind: [summary, None]},
+        key=kind,
+        removed=True,
         kind=kind,
         record=pk,
     )
 
 
 # --- certificates ----------------------------------------------------------------------------------
+
+
+def _certificate_summary(certificate: Certificate) -> str:
+    return f"{certificate.get_kind_display()}: {certificate.title} ({certificate.original_name})"
 
 
 @in_archive_language
@@ -421,20 +449,14 @@ def certificate_add(
     certificate.full_clean(exclude=["file"])
     certificate.file.save(f"{uuid.uuid4().hex}{os.path.splitext(original_name)[1].lower()}", file, save=False)
     certificate.save()
-    summary = f"{certificate.get_kind_display()}: {certificate.title} ({original_name})"
-    label = str(Certificate._meta.verbose_name)
-    revision_record(
+    _log_item_change(
         profile=profile,
         acting_user=acting_user,
-        source=source_for(profile, acting_user),
-        changes={label: ["", summary]},
-        note=_("Uploaded: %(what)s") % {"what": label},
-    )
-    audit_record(
+        model=Certificate,
+        summary=_certificate_summary(certificate),
+        note=_("Uploaded: %(what)s"),
         action="resident.certificate_add",
-        target=profile,
-        acting_user=acting_user,
-        changes={"certificate": [None, summary]},
+        key="certificate",
         certificate=certificate.uuid,
     )
     return certificate
@@ -450,23 +472,19 @@ def may_delete_certificate(user: User, certificate: Certificate) -> bool:
 def certificate_delete(*, certificate: Certificate, acting_user: User) -> None:
     """Remove the row now and the stored file once the transaction commits (GridFS is outside it)."""
     profile = certificate.resident
-    summary = f"{certificate.get_kind_display()}: {certificate.title} ({certificate.original_name})"
+    summary = _certificate_summary(certificate)
     name, storage, ident = certificate.file.name, certificate.file.storage, certificate.uuid
     certificate.delete()
     if name:
         transaction.on_commit(lambda: storage.delete(name))
-    label = str(Certificate._meta.verbose_name)
-    revision_record(
+    _log_item_change(
         profile=profile,
         acting_user=acting_user,
-        source=source_for(profile, acting_user),
-        changes={label: [summary, ""]},
-        note=_("Removed: %(what)s") % {"what": label},
-    )
-    audit_record(
+        model=Certificate,
+        summary=summary,
+        note=_("Removed: %(what)s"),
         action="resident.certificate_delete",
-        target=profile,
-        acting_user=acting_user,
-        changes={"certificate": [summary, None]},
+        key="certificate",
+        removed=True,
         certificate=ident,
     )

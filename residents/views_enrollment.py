@@ -27,7 +27,7 @@ from core.permissions import RoleRequiredMixin, ScopedObjectMixin, visible
 
 from . import enrollment
 from .exports import export_residents
-from .forms_enrollment import AcceptForm, BatchForm, EnrollmentUploadForm
+from .forms_enrollment import ADMISSION_LIST_LABEL, AcceptForm, BatchForm
 from .models import EnrollmentBatch, EnrollmentQuota, ResidentProfile
 
 
@@ -244,7 +244,10 @@ class ImportStartView(_BatchView):
 
     permission_action = "import"
 
-    def _start_page(self, request: HttpRequest, form: EnrollmentUploadForm) -> HttpResponse:
+    def _form(self, data=None, files=None) -> imports.WorkbookUploadForm:
+        return imports.WorkbookUploadForm(data, files, label=ADMISSION_LIST_LABEL)
+
+    def _start_page(self, request: HttpRequest, form: imports.WorkbookUploadForm) -> HttpResponse:
         context = {
             "batch": self.batch,
             "form": form,
@@ -255,13 +258,13 @@ class ImportStartView(_BatchView):
         return render(request, "residents/enrollment/import_start.html", context)
 
     def get(self, request, uuid):
-        return self._start_page(request, EnrollmentUploadForm())
+        return self._start_page(request, self._form())
 
     def post(self, request, uuid):
         refused = self.refuse_if_closed(request)
         if refused:
             return refused
-        form = EnrollmentUploadForm(request.POST, request.FILES)
+        form = self._form(request.POST, request.FILES)
         if not form.is_valid():
             return self._start_page(request, form)
         upload = form.cleaned_data["file"]
@@ -310,20 +313,9 @@ class ImportConfirmView(_BatchView):
             return redirect("residents:import_start", uuid=batch.uuid)
         filename, raw_rows = pending
         preview = enrollment.validate_rows(raw_rows, batch=batch)
-        valid_only = request.POST.get("valid_only") == "on"
-
-        if not preview.valid_count:
-            messages.error(request, _("Nothing was imported: no row is valid."))
-            return _preview_page(request, batch, preview, token=token, filename=filename)
-        if preview.error_count and not valid_only:
-            messages.error(
-                request,
-                _(
-                    "Nothing was imported: %(errors)d rows have errors. Correct the file and upload it again, "
-                    "or choose to import only the valid rows."
-                )
-                % {"errors": preview.error_count},
-            )
+        refusal = preview.confirm_refusal(valid_only=request.POST.get("valid_only") == "on")
+        if refusal:
+            messages.error(request, refusal)
             return _preview_page(request, batch, preview, token=token, filename=filename)
 
         try:
@@ -341,7 +333,22 @@ class ImportConfirmView(_BatchView):
             messages.error(request, _("%(reason)s Nothing was imported. Check again.") % {"reason": message})
             return _preview_page(request, batch, preview, token=token, filename=filename)
         imports.pending_clear(request.session, key=key)
-        context = {"batch": batch, "enrolled": enrolled, "skipped": preview.error_count, "filename": filename}
+        password_rows = [
+            {
+                "user": item.user,
+                "password": item.initial_password,
+                "url": reverse("residents:detail", args=[item.profile.uuid]),
+                "text": item.profile.base,
+            }
+            for item in enrolled
+        ]
+        context = {
+            "batch": batch,
+            "enrolled": enrolled,
+            "password_rows": password_rows,
+            "skipped": preview.error_count,
+            "filename": filename,
+        }
         return render(request, "residents/enrollment/import_result.html", context)
 
 

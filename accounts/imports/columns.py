@@ -32,19 +32,25 @@ class Column:
     as_text: bool = False
 
 
+#: The person columns both imports ask for; check_cells() knows the ID number, phone and email by their keys.
+REAL_NAME = Column("real_name", "姓名", True, gettext_lazy("Real name."), 50)
+ID_NUMBER = Column(
+    "id_number",
+    "身份证号",
+    True,
+    gettext_lazy("18-character resident ID number; the check digit is verified."),
+    18,
+    as_text=True,
+)
+PHONE = Column("phone", "手机号", True, gettext_lazy("11-digit mainland mobile number."), 11, as_text=True)
+EMAIL = Column("email", "邮箱", False, gettext_lazy("Optional."), 254)
+
 COLUMNS: tuple[Column, ...] = (
     Column("staff_number", "工号", True, gettext_lazy("Unique staff number."), 32, as_text=True),
-    Column("real_name", "姓名", True, gettext_lazy("Real name."), 50),
-    Column(
-        "id_number",
-        "身份证号",
-        True,
-        gettext_lazy("18-character resident ID number; the check digit is verified."),
-        18,
-        as_text=True,
-    ),
-    Column("phone", "手机号", True, gettext_lazy("11-digit mainland mobile number."), 11, as_text=True),
-    Column("email", "邮箱", False, gettext_lazy("Optional."), 254),
+    REAL_NAME,
+    ID_NUMBER,
+    PHONE,
+    EMAIL,
     Column(
         "roles",
         "角色",

@@ -18,7 +18,7 @@ from ..choices import ROLE_SCOPE, Role, ScopeKind, UserStatus
 from ..models import User
 from ..services import role_assign
 from .scope import home_hospitals
-from .validation import CheckedRow
+from .validation import CheckedRow, SheetRow
 from .workbook import RawRow
 
 #: How long a previewed file waits for confirmation in the session.
@@ -98,6 +98,28 @@ def initial_password(user: User | None = None) -> str:
     raise RuntimeError("could not generate a password that passes AUTH_PASSWORD_VALIDATORS")
 
 
+def account_from_row(row: SheetRow, *, username: str, staff_number: str) -> tuple[User, str]:
+    """Save an active account for a checked row, with a random initial password; return both.
+
+    `must_change_password` makes the first sign-in lead straight to choosing their own
+    (PasswordChangeRequiredMiddleware); the password itself is shown once and never stored in clear.
+    """
+    user = User(
+        username=username,
+        staff_number=staff_number,
+        real_name=row.value("real_name"),
+        phone=row.value("phone"),
+        email=row.value("email"),
+        status=UserStatus.ACTIVE,
+        must_change_password=True,
+    )
+    user.id_number = row.value("id_number")
+    password = initial_password(user)
+    user.set_password(password)
+    user.save()
+    return user, password
+
+
 @transaction.atomic
 def staff_import_commit(
     *, rows: Sequence[CheckedRow], acting_user: User, source: str = "", skipped: int = 0
@@ -113,19 +135,7 @@ def staff_import_commit(
     hospital = hospitals[0] if hospitals else None
     created: list[ImportedAccount] = []
     for row in rows:
-        user = User(
-            username=row.username,
-            staff_number=row.value("staff_number"),
-            real_name=row.value("real_name"),
-            phone=row.value("phone"),
-            email=row.value("email"),
-            status=UserStatus.ACTIVE,
-            must_change_password=True,
-        )
-        user.id_number = row.value("id_number")
-        password = initial_password(user)
-        user.set_password(password)
-        user.save()
+        user, password = account_from_row(row, username=row.username, staff_number=row.value("staff_number"))
         for role in row.roles:
             scope = {
                 ScopeKind.HOSPITAL: {"hospital": hospital},

@@ -117,6 +117,17 @@ class ImportPreview:
     def is_valid(self) -> bool:
         return bool(self.rows) and self.error_count == 0
 
+    def confirm_refusal(self, *, valid_only: bool) -> str | None:
+        """Why confirming imports nothing, or None: every row is valid, or the office chose the valid ones."""
+        if not self.valid_count:
+            return _("Nothing was imported: no row is valid.")
+        if self.error_count and not valid_only:
+            return _(
+                "Nothing was imported: %(errors)d rows have errors. Correct the file and upload it again, "
+                "or choose to import only the valid rows."
+            ) % {"errors": self.error_count}
+        return None
+
 
 # --- checking the rows -----------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ the file goes through gettext.
 
 from django.utils.translation import gettext_lazy
 
-from accounts.imports import Column
+from accounts.imports import EMAIL, ID_NUMBER, PHONE, REAL_NAME, Column
 
 from ..choices import Degree, EducationLevel, Gender, TrainingCategory
 
@@ -18,18 +18,11 @@ SHEET_HELP = "说明"
 MAX_ROWS = 1000
 
 COLUMNS: tuple[Column, ...] = (
-    Column("real_name", "姓名", True, gettext_lazy("Real name."), 50),
+    REAL_NAME,
     Column("gender", "性别", True, gettext_lazy("男 or 女; must match the ID number."), 4),
-    Column(
-        "id_number",
-        "身份证号",
-        True,
-        gettext_lazy("18-character resident ID number; the check digit is verified."),
-        18,
-        as_text=True,
-    ),
-    Column("phone", "手机号", True, gettext_lazy("11-digit mainland mobile number."), 11, as_text=True),
-    Column("email", "邮箱", False, gettext_lazy("Optional."), 254),
+    ID_NUMBER,
+    PHONE,
+    EMAIL,
     Column(
         "base",
         "专业基地",

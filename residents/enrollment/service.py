@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from accounts.choices import Role, UserStatus
-from accounts.imports import initial_password
+from accounts.choices import Role
+from accounts.imports import account_from_row
 from accounts.models import Hospital, SpecialtyBase, User
 from accounts.services import role_assign
 from accounts.validators import validate_id_number
@@ -300,19 +300,7 @@ def enrollment_import_commit(
     enrolled: list[EnrolledResident] = []
     for row in rows:
         number = numbers.take(row.base)
-        user = User(
-            username=number,
-            staff_number=number,
-            real_name=row.value("real_name"),
-            phone=row.value("phone"),
-            email=row.value("email"),
-            status=UserStatus.ACTIVE,
-            must_change_password=True,
-        )
-        user.id_number = row.value("id_number")
-        password = initial_password(user)
-        user.set_password(password)
-        user.save()
+        user, password = account_from_row(row, username=number, staff_number=number)
         role_assign(user=user, role=Role.RESIDENT, base=row.base, acting_user=acting_user)
         profile = _profile_create(
             batch=locked,

@@ -522,13 +522,13 @@ def test_a_new_photo_replaces_the_old_one_in_storage(
     login, resident, resident_profile, mongo_db, django_capture_on_commit_callbacks
 ):
     client = login(resident)
-    for name, content in (("a.png", PNG), ("b.jpg", JPEG)):
+    for name, content in (("first-photo.png", PNG), ("second-photo.jpg", JPEG)):
         data = form_data(client.get(url("edit_own", resident_profile.uuid)))
         data["photo"] = upload(name, content, "image/png")
         with django_capture_on_commit_callbacks(execute=True):
             assert client.post(url("edit_own", resident_profile.uuid), data).status_code == 302
     resident_profile.refresh_from_db()
-    assert resident_profile.photo.name.endswith(".jpg") and "b.jpg" not in resident_profile.photo.name
+    assert resident_profile.photo.name.endswith(".jpg") and "second-photo" not in resident_profile.photo.name
     assert stored_files() == [resident_profile.photo.name]
     response = client.get(url("photo", resident_profile.uuid))
     assert response["Content-Type"] == "image/jpeg"
