@@ -157,12 +157,15 @@ def _stamp(collection: str) -> int:
     while True:
         docs = list(target.find({field: None}, {"at": 1, "day": 1, "hour": 1}).limit(STAMP_BATCH))
         matched = 0
-        if collection in LOGS_KEYED:
+        if collection in LOGS_KEYED and docs:
+            # One bulk_write per round: 1,000 updates took 0.25 s on nx-27017, update_one one by one ~625/s.
+            updates = []
             for doc in docs:
                 at = _as_datetime(doc.get("at"))
                 key = minute_key(at) if at is not None else NO_KEY
-                matched += target.update_one({"_id": doc["_id"]}, {"$set": {field: key}}).matched_count
-        else:
+                updates.append(mongo.UpdateOne({"_id": doc["_id"]}, {"$set": {field: key}}))
+            matched = target.bulk_write(updates, ordered=False).matched_count
+        elif docs:
             # Statistics' _ids start like ISO dates, which nx-27017 cannot match: by day (and hour).
             hourly = collection == REQUEST_STATS_HOURLY
             for day, hour in {(doc.get("day"), doc.get("hour") if hourly else None) for doc in docs}:

@@ -536,6 +536,22 @@ def prune_events(cutoff: datetime) -> int:
             if not signature_valid(anchor) or sealed is None or sealed.get("hash") != anchor["last_hash"]:
                 logger.error("not pruning audit events: anchor %s does not match the chain", anchor["_id"])
                 return 0
-            # By seq: nx-27017 compares _id as text in deletes ("10" <= "5").
-            return events.delete_many({"seq": {"$lte": int(anchor["last_seq"])}}).deleted_count
+            # By seq: nx-27017 compares _id as text in deletes ("10" <= "5"). One anchored stretch per
+            # command (short commands on nx-27017), oldest first, each ending at a valid anchor: a run
+            # interrupted half-way leaves a chain that verifies all the same.
+            last, deleted = int(anchor["last_seq"]), 0
+            for cut in [*_valid_cuts(_edge(mongo.ASCENDING) or 1, last), last]:
+                deleted += events.delete_many({"seq": {"$lte": cut}}).deleted_count
+            return deleted
     return 0
+
+
+def _valid_cuts(first: int, last: int) -> list[int]:
+    """The last_seq of every valid anchor in [first, last), ascending: places the chain may be cut."""
+    events, cuts = mongo.collection(AUDIT_EVENTS), []
+    anchors = mongo.collection(AUDIT_ANCHORS).find({"last_seq": {"$gte": first, "$lt": last}})
+    for anchor in sorted(anchors, key=lambda a: int(a["last_seq"])):
+        sealed = events.find_one({"seq": int(anchor["last_seq"])}, {"hash": 1})
+        if signature_valid(anchor) and sealed is not None and sealed.get("hash") == anchor["last_hash"]:
+            cuts.append(int(anchor["last_seq"]))
+    return cuts

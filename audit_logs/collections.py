@@ -27,9 +27,8 @@ exception_stats_daily {_id: "day|signature", day, day_key, signature, exc_type, 
 
 nx-27017 (the embedded MongoDB) quirks every reader must know:
 - it matches no query value that starts like an ISO date but is more than one ("2025-03-01T09",
-  "2025-03-01|approvals:inbox|resident"): find statistics by `day` (a plain "2025-03-01" works),
-  `hour`, `url_name`, `role`, `signature`, never by `bucket` or `_id`, and filter in Python (and on
-  big collections by the integer keys below);
+  "2025-03-01|approvals:inbox|resident"): find statistics by their integer keys below (a plain
+  "2025-03-01" `day` matches, but by a scan), never by `bucket` or `_id`, and filter in Python;
 - it sorts (and range-deletes) `_id` as text: order audit events by `seq`, not `_id`;
 - a datetime written by $set into an existing document comes back as a string.
 

@@ -10,7 +10,8 @@ Queries stay inside what the embedded nx-27017 handles (see core/mongo.py). Its 
 this module, each worked around in a way real MongoDB treats identically:
 - it sorts integer `_id`s as text (99 after 120), so events are ordered by their `seq` field;
 - an aggregation $match ignores date bounds unless wrapped in $and;
-- it matches strings that look like "YYYY-MM-DDTHH" by regex only, so hourly stats are read by `day`;
+- it compares dates and date-like strings row by row (a scan), so statistics are read by their
+  integer `hour_key` / `day_key` ranges (see audit_logs/collections.py);
 - dates from $min/$max or written by $set may come back as text (`as_local` reads all forms).
 See also the notes in audit_logs/collections.py.
 """
@@ -30,6 +31,8 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Role
 from core import mongo
+
+from .collections import DAY_KEY, HOUR_KEY, day_key, hour_key
 
 LOCAL_TZ_NAME = "Asia/Shanghai"
 LOCAL_TZ = ZoneInfo(LOCAL_TZ_NAME)
@@ -414,13 +417,15 @@ def traffic(range_key: str, *, now: datetime | None = None) -> dict[str, Any]:
     slots = [end - timedelta(hours=h) for h in reversed(range(hours))]
     keys = [s.strftime("%Y-%m-%dT%H") for s in slots]
     wanted = set(keys)
-    days = sorted({s.date().isoformat() for s in slots})
+    hour_range = {"$gte": hour_key(slots[0]), "$lte": hour_key(slots[-1])}
+    day_range = {"$gte": day_key(slots[0].date()), "$lte": day_key(slots[-1].date())}
     with mongo.guard():
-        # By `day`, then by bucket in Python: nx-27017 cannot compare "YYYY-MM-DDTHH" strings.
+        # One integer range per collection, served by the key's index (a `day` or `bucket` condition
+        # is a scan on nx-27017); the buckets are checked in Python all the same.
         hourly = [
-            d for d in mongo.collection(REQUEST_STATS_HOURLY).find({"day": {"$in": days}}) if d.get("bucket") in wanted
+            d for d in mongo.collection(REQUEST_STATS_HOURLY).find({HOUR_KEY: hour_range}) if d.get("bucket") in wanted
         ]
-        daily = list(mongo.collection(REQUEST_STATS_DAILY).find({"day": {"$in": days}})) if hours > 24 else []
+        daily = list(mongo.collection(REQUEST_STATS_DAILY).find({DAY_KEY: day_range})) if hours > 24 else []
     if not hourly and not daily:
         return {"empty": True, "range": range_key}
 

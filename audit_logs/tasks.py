@@ -47,5 +47,5 @@ def verify_chain() -> dict[str, Any]:
 
 
 @shared_task(name="audit_logs.tasks.prune", ignore_result=True, **RETRY)
-def prune() -> dict[str, list[int]]:
+def prune() -> dict[str, int]:
     return retention.prune()

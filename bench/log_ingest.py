@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python bench/log_ingest.py [--docs 1000000] [--batch 500] [--runs 2] [--without-keys]
     ZHUPEI_VAR_DIR=/tmp/zhupei-bench-ingest-XXXX .venv/bin/python bench/log_ingest.py --reuse
+    ZHUPEI_VAR_DIR=/tmp/a-copy .venv/bin/python bench/log_ingest.py --reuse --runs 1 --prune   # DELETES data
     MONGODB_URI=mongodb://... .venv/bin/python bench/log_ingest.py    # against a real MongoDB
 
 Generates request-log documents shaped like the middleware's (7 days, 40 URL names, 8 roles,
@@ -13,7 +14,10 @@ run 2 shows it is safe to re-run (it reads everything again and writes nothing).
 --without-keys the documents are inserted as versions before minute_key wrote them, and the time
 the roll-up takes to stamp them is shown on its own. Checks that the daily statistics count every
 document, and prints docs/s, seconds and the peak memory of this process. The data stays in
-ZHUPEI_VAR_DIR (a new directory under /tmp unless set) for --reuse.
+ZHUPEI_VAR_DIR (a new directory under /tmp unless set) for --reuse. With --prune it then runs
+retention (audit_logs.retention.prune) with a clock set so that the cutoff falls in the middle of
+the week (about half the logs and statistics go) and prints its time and its longest delete: this
+deletes documents, so run it on a copy of the data directory.
 """
 
 import argparse
@@ -43,6 +47,7 @@ def main() -> None:
     parser.add_argument(
         "--without-keys", action="store_true", help="insert documents without minute_key, as older versions wrote them"
     )
+    parser.add_argument("--prune", action="store_true", help="then time retention, cutoff mid-week (deletes data)")
     args = parser.parse_args()
     print(f"data: {os.environ['ZHUPEI_VAR_DIR']}", flush=True)
 
@@ -120,11 +125,55 @@ def main() -> None:
         counted = sum(d.get("count", 0) for d in mongo.collection(REQUEST_STATS_DAILY).find({}, {"count": 1}))
         expected = "" if args.reuse else f" (written: {args.docs:,}{'' if counted == args.docs else ', MISMATCH'})"
         print(f"documents counted by the daily statistics: {counted:,}{expected}")
+        if args.prune:
+            prune(start + (end - start) / 2 + timedelta(days=settings.REQUEST_LOG_RETENTION_DAYS))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory of the benchmark process: {peak:,.0f} MiB")
     finally:
         if server is not None:
             server.stop()
+
+
+def prune(now: datetime) -> None:
+    """Time retention.prune(now), recording how long each delete_many took."""
+    from audit_logs import retention
+    from audit_logs.collections import REQUEST_LOG
+    from core import mongo
+
+    timings: list[tuple[float, str, int]] = []
+    original = mongo.collection
+
+    class Timed:
+        def __init__(self, target):
+            self._target = target
+
+        def delete_many(self, query, *args, **kwargs):
+            t0 = time.perf_counter()
+            result = self._target.delete_many(query, *args, **kwargs)
+            timings.append((time.perf_counter() - t0, self._target.name, result.deleted_count))
+            return result
+
+        def __getattr__(self, name):
+            return getattr(self._target, name)
+
+    mongo.collection = lambda name: Timed(original(name))
+    try:
+        before = original(REQUEST_LOG).estimated_document_count()
+        t0 = time.perf_counter()
+        counts = retention.prune(now)
+        took = time.perf_counter() - t0
+    finally:
+        mongo.collection = original
+    after = original(REQUEST_LOG).estimated_document_count()
+    print(f"prune: {took:.1f} s -> {counts} (request_log {before:,} -> {after:,})", flush=True)
+    if timings:
+        longest = max(timings)
+        total = sum(t for t, _, _ in timings)
+        print(
+            f"  {len(timings)} deletes, {total:.1f} s in them; longest {longest[0]:.2f} s "
+            f"({longest[2]:,} documents of {longest[1]})",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

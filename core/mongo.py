@@ -7,7 +7,8 @@ write after commit and, when it is down, spool and replay (audit_logs.writer).
 
 Keep queries to what both real MongoDB and nx-27017 (the embedded stand-in) handle:
 $match, $group with a scalar or $dateToString _id, $sort, $project, $limit, $count; update_one
-with $set/$inc/$max/$setOnInsert (upsert works); no replace_one upsert, $lookup, $facet.
+with $set/$inc/$max/$setOnInsert (upsert works); bulk_write of UpdateOne $set by _id; no
+replace_one upsert, $lookup, $facet.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import gridfs
 from django.conf import settings
-from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
+from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
@@ -33,6 +34,7 @@ __all__ = [
     "IndexSpec",
     "MongoUnavailable",
     "NoFile",
+    "UpdateOne",
     "bucket",
     "collection",
     "database",

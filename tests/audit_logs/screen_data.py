@@ -2,9 +2,10 @@
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from audit_logs.collections import day_key, hour_key
 from core import mongo
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -100,7 +101,14 @@ def stats(
         "_id": f"{bucket}|{url_name}|{role}",
         "bucket": bucket,
         "day": bucket[:10],
-        **({"hour": int(bucket[11:13])} if len(bucket) > 10 else {}),
+        **(
+            {
+                "hour": int(bucket[11:13]),
+                "hour_key": hour_key(datetime.strptime(bucket, "%Y-%m-%dT%H").replace(tzinfo=CST)),
+            }
+            if len(bucket) > 10
+            else {"day_key": day_key(date.fromisoformat(bucket))}
+        ),
         "url_name": url_name,
         "role": role,
         "count": count,

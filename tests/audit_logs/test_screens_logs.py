@@ -321,3 +321,37 @@ def test_stored_times_in_any_form_nx_27017_returns_are_read_as_china_time():
     assert as_local("2026-01-01T15:30:00Z") == expected
     assert as_local("not a time") is None
     assert as_local(None) is None
+
+
+def test_the_traffic_figures_come_from_exactly_the_hours_and_days_of_the_range(mongo_db):
+    """Read by hour_key / day_key ranges, the figures are those the `day` + bucket lookup gave."""
+    from audit_logs.selectors import traffic
+
+    now = cst(2026, 3, 2, 10, 20)  # the range ends with the 10:00 hour, 2 March CST
+    hourly = {
+        "2026-03-01T11": 1,  # the first hour of the last 24
+        "2026-03-01T10": 1000,  # one hour too early
+        "2026-03-01T23": 7,
+        "2026-03-02T00": 20,  # a new day (16:00 UTC): the keys are the same hours as the buckets
+        "2026-03-02T10": 300,  # the last hour
+        "2026-03-02T11": 5000,  # not yet
+        "2026-02-23T11": 40000,  # the first hour of the last 7 days
+        "2026-02-23T10": 500000,  # one hour before them
+    }
+    mongo_db["request_stats_hourly"].insert_many(
+        [stats(bucket, "core:home", "resident", count=n, errors=n // 100) for bucket, n in hourly.items()]
+    )
+    daily = {"2026-02-22": 1, "2026-02-23": 20, "2026-03-02": 300, "2026-03-03": 4000}
+    mongo_db["request_stats_daily"].insert_many(
+        [stats(day, "core:home", "supervisor", count=n) for day, n in daily.items()]
+    )
+
+    day = traffic("24h", now=now)
+    assert day["totals"] == {"requests": 1 + 7 + 20 + 300, "errors": 3, "client_errors": 0}
+    assert day["series"]["requests"][0] == 1 and day["series"]["requests"][-1] == 300
+    assert day["roles"] == [{"role": "resident", "label": "住院医师", "count": 328}]
+
+    week = traffic("7d", now=now)
+    assert week["totals"]["requests"] == 40000 + 1000 + 1 + 7 + 20 + 300
+    assert week["series"]["requests"][0] == 40000
+    assert [r["count"] for r in week["roles"]] == [20 + 300]  # ranked from the daily statistics of those days

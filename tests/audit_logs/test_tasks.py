@@ -57,4 +57,4 @@ def test_the_operators_commands(pipeline):
     ):
         call_command(command, *args, stdout=out)
     text = out.getvalue()
-    assert "Replayed nothing." in text and "request_log: 0 -> 0" in text and "OK: 2 events" in text
+    assert "Replayed nothing." in text and "request_log: 0 deleted" in text and "OK: 2 events" in text

@@ -12,5 +12,5 @@ class Command(BaseCommand):
             counts = prune()
         except mongo.MongoUnavailable as exc:
             raise CommandError(f"MongoDB is unavailable: {exc}") from exc
-        for name, (before, after) in counts.items():
-            self.stdout.write(f"{name}: {before} -> {after}")
+        for name, deleted in counts.items():
+            self.stdout.write(f"{name}: {deleted} deleted")
