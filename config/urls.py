@@ -12,6 +12,7 @@ urlpatterns = [
     path("audit/", include("audit_logs.urls")),
     path("residents/", include("residents.urls")),
     path("faculty/", include("faculty.urls")),
+    path("rotation/", include("rotation.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", healthz, name="healthz"),
