@@ -174,6 +174,9 @@ class DepartmentMonth(models.Model):
             models.CheckConstraint(name="department_month_first_day", condition=Q(month__day=1)),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.department} · {self.month:%Y-%m}"
+
 
 class DepartmentSupervisor(models.Model):
     """指导医师分配: a supervising doctor the department makes available for one-to-one supervision."""
@@ -196,6 +199,9 @@ class DepartmentSupervisor(models.Model):
         verbose_name = _("department supervisor")
         verbose_name_plural = _("department supervisors")
         constraints = [models.UniqueConstraint(fields=["department", "user"], name="department_supervisor_once")]
+
+    def __str__(self) -> str:
+        return f"{self.department} · {self.user}"
 
 
 class PreferenceWindow(models.Model):
@@ -220,6 +226,9 @@ class PreferenceWindow(models.Model):
             models.CheckConstraint(name="preference_window_ordered", condition=Q(closes_at__gt=models.F("opens_at")))
         ]
 
+    def __str__(self) -> str:
+        return f"{self.opens_at:%Y-%m-%d} – {self.closes_at:%Y-%m-%d}"
+
 
 class ElectivePreference(models.Model):
     """A resident's ranking of one option of an elective group (rank 1 = most wanted)."""
@@ -242,6 +251,9 @@ class ElectivePreference(models.Model):
             models.UniqueConstraint(fields=["resident", "requirement", "rank"], name="elective_rank_once"),
             models.UniqueConstraint(fields=["resident", "requirement", "department"], name="elective_option_once"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.rank}. {self.department}"
 
 
 class ScheduleRun(models.Model):
@@ -308,6 +320,9 @@ class ScheduleEntry(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "resident", "month"], name="schedule_entry_once")]
         indexes = [models.Index(fields=["run", "department", "month"])]
 
+    def __str__(self) -> str:
+        return f"{self.resident} · {self.month:%Y-%m} · {self.department or self.get_kind_display()}"
+
 
 class FeedToken(models.Model):
     """The secret in a user's iCal feed address; resetting it revokes every old subscription."""
@@ -315,6 +330,9 @@ class FeedToken(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rotation_feed")
     token = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 class ScheduleChange(models.Model):
@@ -335,3 +353,6 @@ class ScheduleChange(models.Model):
         verbose_name = _("schedule change")
         verbose_name_plural = _("schedule changes")
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.run} · {self.created_at:%Y-%m-%d}"

@@ -107,7 +107,10 @@ def resident_violations(problem: Problem, index: int, months: list[int]) -> list
         if counts.get(department, 0) != requirement.months:
             found.append(
                 Violation(
-                    "count", index, department, detail={"expected": requirement.months, "got": counts.get(department, 0)}
+                    "count",
+                    index,
+                    department,
+                    detail={"expected": requirement.months, "got": counts.get(department, 0)},
                 )
             )
     extra = {d: n for d, n in counts.items() if d not in required}
@@ -132,9 +135,7 @@ def resident_violations(problem: Problem, index: int, months: list[int]) -> list
     limits.update({d: r.max_runs for d, r in required.items()})
     for department, limit in limits.items():
         if counts.get(department) and runs(months, department) > limit:
-            found.append(
-                Violation("runs", index, department, detail={"limit": limit, "got": runs(months, department)})
-            )
+            found.append(Violation("runs", index, department, detail={"limit": limit, "got": runs(months, department)}))
     for requirement in resident.requirements:
         for year, minimum in requirement.year_minimum:
             start = 12 * (year - 1)
