@@ -3,6 +3,7 @@ import uuid
 
 import nh3
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.html import linebreaks
 from django.utils.translation import gettext_lazy as _
@@ -135,3 +136,41 @@ class NoticeRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.notice}"
+
+
+def validate_relative_url(value: str) -> None:
+    """A notification links inside the app only: an absolute path, never another host (`//evil`)."""
+    if not value:
+        return
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or any(c in value for c in "\r\n\t"):
+        raise ValidationError(_("Enter a path inside this site, starting with a single “/”."), code="invalid_url")
+
+
+class Notification(models.Model):
+    """消息: something that happened to one user (a schedule published, a supervisor assigned).
+
+    Title and body are plain text, stored in the language they were written in and rendered escaped.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True, validators=[validate_relative_url])
+    kind = models.CharField(_("kind"), max_length=64, blank=True, help_text=_("e.g. rotation.published"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,4 +1,4 @@
-"""The 公共信息 menu entry with its unread badge, and the latest notices on the home page."""
+"""The 公共信息 and 消息 (my notifications) menu entries with their unread badges; the latest notices at home."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -6,11 +6,17 @@ from core.home import Panel
 from core.home import register as register_panel
 from core.navigation import NavItem, register
 
+from .notify import unread_count as unread_notifications
 from .selectors import notices_for, unread_count
 
 register(
     NavItem(label=_("Notices"), url_name="notices:list", icon="megaphone", order=30, allowed=lambda u: True,
             badge=unread_count)
+)  # fmt: skip
+
+register(
+    NavItem(label=_("Notifications"), url_name="notices:notifications", icon="bell", order=15,
+            allowed=lambda u: True, badge=unread_notifications)
 )  # fmt: skip
 
 

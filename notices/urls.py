@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from . import views_notifications as notifications
 
 app_name = "notices"
 
@@ -14,4 +15,9 @@ urlpatterns = [
     path("<uuid:uuid>/reads/", views.NoticeReadsView.as_view(), name="reads"),
     path("attachments/<uuid:uuid>/", views.AttachmentDownloadView.as_view(), name="attachment"),
     path("attachments/<uuid:uuid>/remove/", views.AttachmentRemoveView.as_view(), name="attachment_remove"),
+    # 消息: a user's own notifications
+    path("notifications/", notifications.NotificationListView.as_view(), name="notifications"),
+    path("notifications/read-all/", notifications.NotificationMarkAllReadView.as_view(), name="notifications_read_all"),
+    path("notifications/<int:pk>/", notifications.NotificationOpenView.as_view(), name="notification_open"),
+    path("notifications/<int:pk>/read/", notifications.NotificationMarkReadView.as_view(), name="notification_read"),
 ]

@@ -118,7 +118,8 @@ class RotationBlockPolicy(permissions.Policy):
         scope = user.scope
         q = Q(resident__user_id=user.pk) | Q(supervisor_id=user.pk)
         q |= Q(department_id__in=scope.departments(*DEPARTMENT_MANAGERS, Role.ATTENDANCE_CLERK))
-        q |= Q(resident__base_id__in=scope.bases(*BASE_MANAGERS))
+        bases = scope.bases(*BASE_MANAGERS)
+        q |= Q(resident__base_id__in=bases) | Q(department__base_id__in=bases)
         q |= Q(resident__base__hospital_id__in=office_hospitals(user))
         return queryset.filter(q)
 
@@ -127,9 +128,10 @@ class RotationBlockPolicy(permissions.Policy):
         is_office = obj.resident.base.hospital_id in office_hospitals(user)
         manages_base = scope.acts_for_base(obj.resident.base_id, *BASE_MANAGERS)
         manages_department = obj.department_id in scope.departments(*DEPARTMENT_MANAGERS)
+        manages_host_base = scope.acts_for_base(obj.department.base_id, *BASE_MANAGERS)
         return {
             "view": True,
-            "assign_supervisor": is_office or manages_base or manages_department,
+            "assign_supervisor": is_office or manages_host_base or manages_department,
             "change": is_office or manages_base,
         }.get(action, False)
 
