@@ -1,5 +1,6 @@
 """Rotation blocks on the resident's archive timeline and supervision on the faculty page."""
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -12,6 +13,8 @@ from .models import RotationBlock
 def resident_rotations(profile, viewer):
     today = timezone.localdate()
     blocks = RotationBlock.objects.filter(resident=profile).select_related("department", "supervisor")
+    # Whoever sees the archive sees the rotation page (both use the residents' visibility).
+    url = reverse("rotation:resident", args=[profile.uuid])
     for block in blocks:
         if block.start_date > today:
             state = _("scheduled")
@@ -32,6 +35,7 @@ def resident_rotations(profile, viewer):
             detail=detail,
             kind="rotation",
             icon="arrow-repeat",
+            url=url,
         )
 
 
