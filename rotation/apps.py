@@ -7,4 +7,4 @@ class RotationConfig(AppConfig):
     verbose_name = _("Rotation")
 
     def ready(self) -> None:
-        from . import access, demo, timeline, workflows  # noqa: F401
+        from . import access, demo, navigation, timeline, workflows  # noqa: F401

@@ -153,6 +153,12 @@ def warning_text(warning: Mapping) -> str:
             text = _("%(resident)s was left out: the specialty base has no rotation programme.")
         elif reason == "programme_problems":
             text = _("%(resident)s was left out: the base's rotation programme has problems to fix first.")
+        elif reason == "short_window":
+            months, needed = (warning.get("detail") or ["?", "?"])[:2]
+            return _(
+                "%(resident)s was left out: %(months)s months of training cannot hold the programme's %(needed)s;"
+                " the base plans a shortened training by hand."
+            ) % {"resident": warning.get("name"), "months": months, "needed": needed}
         else:
             text = _("%(resident)s was left out: the training window is empty.")
         return text % {"resident": warning.get("name")}

@@ -148,6 +148,16 @@ class BaseRequirementFormSet(BaseInlineFormSet):
     def get_form_kwargs(self, index):
         return {**super().get_form_kwargs(index), "departments": self.departments}
 
+    def _construct_form(self, i, **kwargs):
+        """Every row offers the same departments: read them once, not twice per row."""
+        form = super()._construct_form(i, **kwargs)
+        if not hasattr(self, "_department_choices"):
+            self._department_choices = list(form.fields["department"].choices)
+            self._option_choices = list(form.fields["options"].choices)
+        form.fields["department"].choices = self._department_choices
+        form.fields["options"].choices = self._option_choices
+        return form
+
     def get_queryset(self):
         return super().get_queryset().select_related("department").prefetch_related("options")
 

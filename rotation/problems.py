@@ -168,6 +168,10 @@ def build_problem(
             )
         elif profile.planned_end_date < profile.start_date:
             warnings.append(_excluded(profile, "no_window"))
+        elif window(profile)[1] < programme.total_months:
+            # 1- and 2-year trainees (培训年限 by prior experience): the base sets their reduced
+            # plan by hand; the programme's full months cannot fit their window.
+            warnings.append(_excluded(profile, "short_window", [str(window(profile)[1]), str(programme.total_months)]))
         else:
             kept.append(profile)
 

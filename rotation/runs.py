@@ -9,14 +9,16 @@ it covers. Every state change is audited.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -106,6 +108,12 @@ def start_run(
 def _enqueue(run: ScheduleRun) -> None:
     from .tasks import GRACE, generate_schedule
 
+    if settings.CELERY_TASK_ALWAYS_EAGER and settings.ROTATION_RUNS_IN_THREAD:
+        # Embedded mode has no worker: an eager task would hold the request for the whole time
+        # limit. A thread lets the page return and its progress bar poll, as with a worker.
+        threading.Thread(target=_execute_in_thread, args=(run.pk,), name=f"schedule-run-{run.pk}", daemon=True).start()
+        return
+
     result = generate_schedule.apply_async(
         args=[run.pk], soft_time_limit=run.time_limit + GRACE, time_limit=run.time_limit + GRACE + 30
     )
@@ -121,6 +129,13 @@ PHRASES = {
     "Balancing departments": gettext_lazy("Balancing departments"),
     "Done": gettext_lazy("Done"),
 }
+
+
+def _execute_in_thread(run_id: int) -> None:
+    try:
+        execute_run(run_id)
+    finally:
+        connection.close()
 
 
 def _progress_writer(run_id: int) -> Callable[[float, str], None]:

@@ -9,6 +9,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+ROTATION_RUNS_IN_THREAD = False  # tests run the task in the request (the browser test switches it on)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 LOGGING["loggers"]["zhupei.audit"]["handlers"] = ["console"]  # noqa: F405
 LOGGING["loggers"]["zhupei.audit"]["level"] = "WARNING"  # noqa: F405
@@ -24,3 +25,4 @@ LOG_SPOOL_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-spool-"))
 AUDIT_ANCHOR_DIR = Path(tempfile.mkdtemp(prefix="zhupei-test-anchors-"))
 LOG_FLUSH_SECONDS = 0.2
 DEMO_LOG_REQUESTS = 300  # seed_demo's log history, kept small so its tests stay fast
+DEMO_SCHEDULE_SECONDS = 3  # seed_demo generates the schedule of ~150 residents; a few seconds are plenty

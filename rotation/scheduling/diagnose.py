@@ -102,9 +102,7 @@ def resident_reasons(problem: Problem, requirements: list[tuple[Requirement, ...
             continue
         for d, req in required.items():
             open_months = [
-                m
-                for m in r.months()
-                if r.pinned.get(m, d) == d and (r.pinned.get(m) == d or problem.cap(d, m) > 0)
+                m for m in r.months() if r.pinned.get(m, d) == d and (r.pinned.get(m) == d or problem.cap(d, m) > 0)
             ]
             if len(open_months) < req.months:
                 reasons.append(

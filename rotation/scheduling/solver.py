@@ -543,7 +543,11 @@ def _cp_neighbourhood(
     solver.parameters.log_search_progress = False
     status = solver.Solve(model)
     import os
-    if os.environ.get("CPDEBUG"): print("status", solver.StatusName(status), solver.ObjectiveValue(), solver.BestObjectiveBound(), solver.WallTime())
+
+    if os.environ.get("CPDEBUG"):
+        print(
+            "status", solver.StatusName(status), solver.ObjectiveValue(), solver.BestObjectiveBound(), solver.WallTime()
+        )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     result = {}
@@ -870,9 +874,7 @@ class _Search:
 
 def _prepare(problem: Problem, replan: bool):
     choice = choose_electives(problem, use_previous=replan)
-    residents = [
-        _Resident(i, r, choice.requirements[i], problem.first_month) for i, r in enumerate(problem.residents)
-    ]
+    residents = [_Resident(i, r, choice.requirements[i], problem.first_month) for i, r in enumerate(problem.residents)]
     return choice, residents
 
 

@@ -4,7 +4,7 @@ The accounts, residents and rotation seeders run once for the module inside a tr
 rolled back at the end (seeding takes a few seconds); each test runs in its own savepoint on top.
 """
 
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from io import StringIO
 
@@ -32,7 +32,8 @@ from residents.models import (
     ResidentProfile,
     TrainingChange,
 )
-from rotation.models import RotationBlock
+from rotation.choices import RunStatus
+from rotation.models import DepartmentSupervisor, ProgrammeRequirement, RotationBlock, ScheduleRun
 
 SEEDERS = ("accounts", "residents", "rotation")
 REQUIRED = (
@@ -195,22 +196,34 @@ def test_residents_whose_planned_end_has_passed_have_completed(demo):
         assert profile.training_changes.get(kind=ChangeKind.COMPLETE).state == ChangeState.APPROVED
 
 
-def test_every_resident_in_training_rotates_now_in_their_base_under_a_supervisor_of_that_department(demo):
+def test_residents_in_training_follow_a_published_schedule_of_their_programme_under_available_supervisors(demo):
     today = timezone.localdate()
     in_training = ResidentProfile.objects.filter(status__in=[TrainingStatus.IN_TRAINING, TrainingStatus.EXTENDED])
-    current = RotationBlock.objects.filter(start_date__lte=today, end_date__gte=today).select_related(
-        "resident", "department"
-    )
-    assert {b.resident_id for b in current} == set(in_training.values_list("pk", flat=True))
-    supervisors = set(
-        RoleAssignment.objects.active_on().filter(role=Role.SUPERVISOR).values_list("user_id", "department_id")
-    )
-    for block in current:
-        assert block.department.base_id == block.resident.base_id
-        assert (block.supervisor_id, block.department_id) in supervisors
-        assert block.start_date == today.replace(day=1)
-    assert max(Counter(b.supervisor_id for b in current).values()) <= 3
-    assert RotationBlock.objects.filter(end_date__lt=today.replace(day=1)).count() >= 0.9 * len(current)
+    published = ScheduleRun.objects.get(status=RunStatus.PUBLISHED)
+    assert published.version == 1 and published.stats["overflow"] == 0
+    blocks = RotationBlock.objects.filter(resident__in=in_training).select_related("resident", "department")
+    assert {b.resident_id for b in blocks} == set(in_training.values_list("pk", flat=True))
+    current = [b for b in blocks if b.start_date <= today <= b.end_date]
+    assert len(current) >= 0.8 * in_training.count()  # the others are in one of their 3 unassigned months
+
+    allowed = defaultdict(set)  # base -> departments its programme names
+    for requirement in ProgrammeRequirement.objects.select_related("programme").prefetch_related("options"):
+        allowed[requirement.programme.base_id] |= {requirement.department_id} | {
+            o.pk for o in requirement.options.all()
+        }
+    available = set(DepartmentSupervisor.objects.values_list("user_id", "department_id"))
+    for block in blocks:
+        assert block.department_id in allowed[block.resident.base_id]
+        if block.supervisor_id:
+            assert (block.supervisor_id, block.department_id) in available
+    assert sum(1 for b in current if b.supervisor_id) >= 0.8 * len(current)
+    for block in current:  # nobody supervises more than three residents at once
+        assert (
+            Counter(b.supervisor_id for b in current if b.supervisor_id)[block.supervisor_id] <= 3
+            or not block.supervisor_id
+        )
+    completed = ResidentProfile.objects.filter(status=TrainingStatus.COMPLETED)
+    assert RotationBlock.objects.filter(resident__in=completed, run__isnull=True).count() >= 10 * completed.count()
     for username in ("secretary", "head"):
         department_residents = visible(User.objects.get(username=username), ResidentProfile)
         assert department_residents.filter(user__username="resident").exists()

@@ -222,3 +222,32 @@ def test_department_capacity_answers_for_the_months_asked(internal_departments):
     DepartmentMonth.objects.create(department=card, month=date(2027, 6, 1), capacity=2)
     assert services.department_capacity(card, [date(2027, 6, 1), date(2027, 1, 1)]) == [(2, 0, False), (4, 0, False)]
     assert services.department_capacity(card, []) == []
+
+
+def test_every_default_programme_adds_up_in_the_demo_organisation(db):
+    """The demo hospital (accounts.demo) has every base and department of the file, some also at its sites."""
+    from accounts.demo import load_programs, seed_org
+
+    org = seed_org(load_programs())
+    departments = Department.objects.count()
+
+    report = services.load_programmes(org.hospital)
+
+    assert len(report.created) == 8 and report.departments_created == []
+    assert Department.objects.count() == departments
+    problems = services.programme_problems(Programme.objects.all())
+    assert problems == {p.pk: [] for p in Programme.objects.all()}
+    # the main hospital's department comes first where a site has one of the same code
+    infectious = Programme.objects.get(code="0100").requirements.get(department__code="INFD").department
+    assert infectious.hospital == org.hospital
+
+
+@pytest.mark.parametrize("persona", ["office", "sysadmin"])
+def test_the_admin_lists_the_rotation_models(client, programme, request, persona):
+    from django.urls import reverse
+
+    client.force_login(request.getfixturevalue(persona))
+    for model in ("programme", "departmentsetting", "departmentmonth", "departmentsupervisor", "preferencewindow",
+                  "electivepreference", "rotationblock", "schedulerun", "schedulechange"):  # fmt: skip
+        assert client.get(reverse(f"admin:rotation_{model}_changelist")).status_code == 200, model
+    assert client.get(reverse("admin:rotation_programme_change", args=[programme.pk])).status_code == 200

@@ -248,3 +248,11 @@ def test_options_outside_the_hospital_are_refused(login, office, programme, org)
     page = login(office).post(reverse("rotation:programme_edit", args=[programme.uuid]), data).content.decode()
     assert "Select a valid choice" in page
     assert not programme.requirements.filter(options=elsewhere).exists()
+
+
+def test_the_edit_page_reads_the_departments_once(login, office, programme, django_assert_max_num_queries):
+    client = login(office)
+    url = reverse("rotation:programme_edit", args=[programme.uuid])
+    with django_assert_max_num_queries(22):
+        page = client.get(url).content.decode()
+    assert page.count('data-testid="requirement-form"') == 6 and page.count(">肾内科</option>") == 12

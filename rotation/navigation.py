@@ -1,0 +1,63 @@
+"""Rotation in the menu and on the home page, per role."""
+
+from django.utils.translation import gettext_lazy as _
+
+from core.home import Panel
+from core.home import register as register_panel
+from core.navigation import NavItem, register
+
+from .permissions import managed_departments, may_view_grid
+from .selectors import home_rotation, may_view_departments
+from .views_schedule import may_subscribe
+
+
+def _is_resident(user) -> bool:
+    return bool(user.is_authenticated) and user.scope.is_resident
+
+
+def _manages_departments(user) -> bool:
+    return bool(user.is_authenticated) and managed_departments(user).exists()
+
+
+def _subscribes_without_rotation(user) -> bool:
+    """Supervisors' calendars; residents reach theirs from 我的轮转."""
+    return bool(user.is_authenticated) and may_subscribe(user) and not user.scope.is_resident
+
+
+register(
+    NavItem(label=_("My rotation"), url_name="rotation:mine", icon="calendar-week", order=16, allowed=_is_resident)
+)
+register(
+    NavItem(
+        label=_("Department rotation"),
+        url_name="rotation:departments",
+        icon="building",
+        order=45,
+        allowed=may_view_departments,
+    )
+)
+register(
+    NavItem(
+        label=_("Supervisor assignment"),
+        url_name="rotation:supervision",
+        icon="person-check",
+        order=46,
+        allowed=_manages_departments,
+    )
+)
+register(
+    NavItem(label=_("Rotation schedule"), url_name="rotation:grid", icon="calendar3", order=50, allowed=may_view_grid)
+)
+register(NavItem(label=_("Schedule runs"), url_name="rotation:runs", icon="cpu", order=51, allowed=may_view_grid))
+register(
+    NavItem(
+        label=_("Rotation calendar"),
+        url_name="rotation:ical_subscribe",
+        icon="calendar-plus",
+        order=90,
+        allowed=_subscribes_without_rotation,
+    )
+)
+register_panel(
+    Panel(template="rotation/schedule/home_panel.html", context=home_rotation, allowed=_is_resident, order=13)
+)
