@@ -141,9 +141,11 @@ class RequirementForm(forms.ModelForm):
 
 
 class BaseRequirementFormSet(BaseInlineFormSet):
-    def __init__(self, *args, departments=None, **kwargs):
+    def __init__(self, *args, departments=None, queryset=None, **kwargs):
         self.departments = departments
-        super().__init__(*args, **kwargs)
+        if queryset is None:
+            queryset = ProgrammeRequirement.objects.select_related("department").prefetch_related("options")
+        super().__init__(*args, queryset=queryset, **kwargs)
 
     def get_form_kwargs(self, index):
         return {**super().get_form_kwargs(index), "departments": self.departments}
@@ -157,9 +159,6 @@ class BaseRequirementFormSet(BaseInlineFormSet):
         form.fields["department"].choices = self._department_choices
         form.fields["options"].choices = self._option_choices
         return form
-
-    def get_queryset(self):
-        return super().get_queryset().select_related("department").prefetch_related("options")
 
 
 RequirementFormSet = inlineformset_factory(

@@ -6,7 +6,7 @@ from core.home import Panel
 from core.home import register as register_panel
 from core.navigation import NavItem, register
 
-from .permissions import managed_departments, may_view_grid
+from .permissions import BASE_MANAGERS, managed_departments, may_schedule, may_view_grid
 from .selectors import home_rotation, may_view_departments
 from .views_schedule import may_subscribe
 
@@ -56,6 +56,36 @@ register(
         icon="calendar-plus",
         order=90,
         allowed=_subscribes_without_rotation,
+    )
+)
+register(
+    NavItem(label=_("My electives"), url_name="rotation:my_preferences", icon="list-ol", order=17, allowed=_is_resident)
+)
+register(
+    NavItem(
+        label=_("Rotation programmes"),
+        url_name="rotation:programme_list",
+        icon="diagram-3",
+        order=52,
+        allowed=lambda u: may_schedule(u) or bool(u.scope.bases(*BASE_MANAGERS)),
+    )
+)
+register(
+    NavItem(
+        label=_("Department capacities"),
+        url_name="rotation:department_list",
+        icon="sliders",
+        order=53,
+        allowed=_manages_departments,
+    )
+)
+register(
+    NavItem(
+        label=_("Elective windows"),
+        url_name="rotation:preference_windows",
+        icon="hourglass-split",
+        order=54,
+        allowed=may_schedule,
     )
 )
 register_panel(

@@ -190,7 +190,7 @@ def hospital(
     """A teaching hospital: `residents` in the first `bases` programmes, `cohorts` September intakes.
 
     `late_share` of the residents start 1–6 months late. Capacities are ceil(slack × peak fair
-    demand) per department; `closures` departments (default: about one in ten) close for one
+    demand) per department; `closures` of the smaller departments (default 2) close for one
     February when the interval check says the instance stays feasible. `pinned_share` of the
     residents keep their first `pinned_months` months as a capacity-respecting greedy schedule left
     them (a re-plan); `leave_share` of them have 1–3 months of approved leave (pinned).
@@ -260,12 +260,15 @@ def hospital(
     demand = fair_demand(problem)
     problem.capacity = [[max(1, math.ceil(slack * max(row) - 1e-9))] * horizon for row in demand]
 
-    # a few departments close for one February (renovation, accreditation visit), if that stays feasible
+    # Two small departments close for one February (renovation, accreditation visit), if that stays
+    # feasible. Small ones: a closed month's whole fair share counts as imbalance, and a closure of a
+    # department holding 100 residents would swamp the measure (and is not what hospitals do).
     if closures is None:
-        closures = max(1, len(departments) // 10)
+        closures = 2
     # inside the busy part of the horizon, where a closure matters
     februaries = [t for t in range(first_month + 12, first_month + horizon - 12) if t % 12 == 1]
-    for d in rng.sample(range(len(departments)), len(departments)):
+    small_ones = sorted(range(len(departments)), key=lambda d: (problem.capacity[d][0], d))[: len(departments) // 3]
+    for d in rng.sample(small_ones, len(small_ones)):
         if closures <= 0 or not februaries:
             break
         t = rng.choice(februaries) - first_month

@@ -299,6 +299,8 @@ def _construct(state: _State, res: _Resident, rng: random.Random) -> list[int] |
             lengths = [rest] if rest <= room else []
             if limit - runs_used[d] > 1 or before == d:
                 lengths += [x for x in range(min(rest - 1, room), 0, -1) if x not in lengths][:3]
+            elif room < rest and i + room < n and months[comp[i + room]] == d:
+                lengths.append(room)  # up to a pinned month of d, continued after it
             for length in lengths:
                 end = i + length
                 after = months[comp[end]] if end < n and pinc[end] else None
@@ -361,6 +363,7 @@ def _cp_neighbourhood(
     balance: bool = True,
     change_weight: int = 0,
     hard: bool = False,
+    soft: bool = False,
     electives: bool = False,
     out_requirements: dict | None = None,
 ) -> dict[int, list[int]] | None:
@@ -486,11 +489,11 @@ def _cp_neighbourhood(
     for k, vars_ in terms.items():
         if base[k] + len(vars_) <= state.cap[k]:
             continue
-        if state.load[k] > state.cap[k] and not hard:  # over now: allowed, at a price
+        if (state.load[k] > state.cap[k] or soft) and not hard:  # over now: allowed, at a price
             o = model.NewIntVar(0, len(vars_) + max(0, base[k] - state.cap[k]), "")
             model.Add(sum(vars_) + base[k] - state.cap[k] <= o)
             if hint:
-                model.AddHint(o, state.load[k] - state.cap[k])
+                model.AddHint(o, max(0, state.load[k] - state.cap[k]))
             overflow_vars.append(o)
         else:
             model.Add(sum(vars_) + base[k] <= state.cap[k])
@@ -603,8 +606,8 @@ def _add_block(model, res: _Resident, x: dict, d: int, rest: int, months: list[i
     comp, pinc = res.comp, res.pinc
     n = len(comp)
     pins = [i for i in range(n) if pinc[i] and res.fixed[comp[i]] == d]
-    if pins and pins[-1] - pins[0] + 1 != len(pins):
-        return False
+    if pins:
+        return False  # blocks around pinned months: the general run model handles them
     starts = []
     free_from = [0] * (n + 1)  # unpinned stretch length starting at i
     for i in range(n - 1, -1, -1):
@@ -992,6 +995,7 @@ def solve(
             workers=workers,
             hint=False,
             balance=False,
+            soft=True,
             electives=True,
             out_requirements=new_reqs,
         )
