@@ -203,6 +203,7 @@ class RunGridView(LoginRequiredMixin, TemplateView):
             page_obj=grid.page,
             is_paginated=grid.page is not None and grid.page.paginator.num_pages > 1,
             compare_with=compare_with,
+            change_run=run if run.status == RunStatus.DRAFT and can(self.request.user, "edit", run) else None,
         )
         return context
 

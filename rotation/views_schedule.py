@@ -48,6 +48,12 @@ def _month_from(request) -> datetime.date:
 # --- my rotation ------------------------------------------------------------------------------
 
 
+def may_change_resident(user, profile: ResidentProfile) -> bool:
+    from .changes import may_change_resident as allowed
+
+    return allowed(user, profile)
+
+
 def _rotation_context(profile: ResidentProfile, *, is_self: bool) -> dict:
     rotation = selectors.resident_rotation(profile)
     return {"profile": profile, "rotation": rotation, "is_self": is_self, "today": rotation.today}
@@ -71,6 +77,7 @@ class ResidentRotationView(LoginRequiredMixin, View):
     def get(self, request, uuid):
         profile = get_visible_or_404(request.user, ResidentProfile.objects.select_related("user", "base"), uuid=uuid)
         context = _rotation_context(profile, is_self=profile.user_id == request.user.pk)
+        context["may_change"] = may_change_resident(request.user, profile)
         return render(request, "rotation/schedule/my_rotation.html", context)
 
 

@@ -26,7 +26,8 @@ W_OVER = 1000  # cost of one resident-month over capacity, in squared-deviation 
 W_CHANGE = 40  # re-planning: cost of changing one resident-month of the previous schedule
 CONSTRUCT_NODES = 4000  # depth-first nodes per resident before falling back to CP-SAT
 SCALE = 1000  # CP-SAT: deviations in thousandths
-SMALL = 60  # up to this many residents, CP-SAT models all of them at once
+SMALL = 16  # up to this many residents, CP-SAT models all of them at once, deterministically
+SMALL_MOVES = 30_000  # annealing moves per round on small instances
 
 
 @dataclass
@@ -366,6 +367,9 @@ def _cp_neighbourhood(
     soft: bool = False,
     electives: bool = False,
     out_requirements: dict | None = None,
+    deterministic: bool = False,
+    wall_limit: float | None = None,
+    info: dict | None = None,
 ) -> dict[int, list[int]] | None:
     """Re-plan `chosen` residents exactly with everyone else fixed; None when nothing better is found.
 
@@ -540,11 +544,18 @@ def _cp_neighbourhood(
     if objective:
         model.Minimize(sum(objective))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit)
-    solver.parameters.num_workers = max(1, workers)
+    if deterministic:
+        solver.parameters.max_deterministic_time = max(0.05, time_limit)
+        solver.parameters.max_time_in_seconds = max(0.1, wall_limit or 3 * time_limit)
+        solver.parameters.num_workers = 1
+    else:
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit)
+        solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = False
     status = solver.Solve(model)
+    if info is not None:
+        info["optimal"] = status == cp_model.OPTIMAL
     import os
 
     if os.environ.get("CPDEBUG"):
@@ -702,7 +713,15 @@ class _Search:
         self.rng.shuffle(hot)
         self.hot = hot[:limit]
 
-    def run(self, deadline: float, t_start: float, t_end: float, on_tick: Callable[[], None] | None = None) -> None:
+    def run(
+        self,
+        deadline: float,
+        t_start: float,
+        t_end: float,
+        on_tick: Callable[[], None] | None = None,
+        max_moves: int | None = None,
+    ) -> None:
+        """Anneal until `deadline` (or `max_moves`, which keeps small instances deterministic)."""
         st = self.state
         rng = self.rng
         rand = rng.random
@@ -725,9 +744,14 @@ class _Search:
             moves += 1
             if not moves & 1023:
                 now = time.perf_counter()
-                if now >= deadline:
-                    break
-                temp = t_start * exp(log_ratio * (now - began) / total)
+                if max_moves is not None:
+                    if moves >= max_moves:
+                        break
+                    temp = t_start * exp(log_ratio * moves / max_moves)
+                else:
+                    if now >= deadline:
+                        break
+                    temp = t_start * exp(log_ratio * (now - began) / total)
                 if not moves & 16383:
                     self.refresh_hot()
                     if on_tick is not None:
@@ -1039,6 +1063,7 @@ def solve(
     iterations = 0
     cp_tries = cp_accepted = elective_changes = 0
     unfreeze_rounds = 0
+    proven = False
     while True:
         now = time.perf_counter()
         if now >= deadline:
@@ -1049,16 +1074,19 @@ def solve(
         remaining = deadline - now
         small = len(search.movable) <= SMALL
         if small:
-            chunk = min(remaining, 0.1)
+            chunk = min(remaining, 0.2)
         else:
             chunk = min(remaining, max(0.3, min(5.0, (deadline - began) * 0.1)))
-        if small and state.overflow() > 0:
-            chunk = min(chunk, 0.05 if iterations == 1 else 0.0)
-        if chunk > 0:
-            search.refresh_hot()
-            t_hi = 4.0 if iterations == 1 else 1.0
-            search.run(now + chunk * (0.6 if not replan else 1.0), t_hi, 0.05, tick)
-            snapshot()
+        search.refresh_hot()
+        t_hi = 4.0 if iterations == 1 else 1.0
+        search.run(
+            now + chunk * (0.6 if not replan else 1.0),
+            t_hi,
+            0.05,
+            tick,
+            max_moves=(SMALL_MOVES // 10 if state.overflow() else SMALL_MOVES) if small else None,
+        )
+        snapshot()
         if replan and state.overflow() > 0 and unfreeze_rounds < 20:
             # unfreeze the residents sitting in overflowing months, a few at a time
             unfreeze_rounds += 1
@@ -1089,6 +1117,7 @@ def solve(
         cp_tries += 1
         before = (state.overflow(), state.balance_sum())
         new_reqs: dict[int, tuple[Requirement, ...]] = {}
+        info: dict = {}
         got = _cp_neighbourhood(
             state,
             chosen,
@@ -1099,6 +1128,9 @@ def solve(
             change_weight=W_CHANGE if replan else 0,
             electives=repair,
             out_requirements=new_reqs,
+            deterministic=small,
+            wall_limit=budget,
+            info=info,
         )
         if got:
             saved = {r: (state.sched[r], residents[r].requirements) for r in got}
@@ -1111,6 +1143,9 @@ def solve(
                 cp_accepted += 1
                 elective_changes += len(new_reqs)
                 snapshot()
+                if small and not repair and info.get("optimal") and after[0] == 0 and not replan:
+                    proven = True
+                    break
             else:
                 for r, (months, reqs) in saved.items():
                     if r in new_reqs:
@@ -1131,6 +1166,7 @@ def solve(
             "cp_tries": cp_tries,
             "cp_accepted": cp_accepted,
             "elective_changes": elective_changes,
+            "proven_optimal": proven,
             "phases": phases,
             "overflow": overflow,
             "balance_sum": state.balance_sum(),
