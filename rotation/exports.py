@@ -10,7 +10,7 @@ import tempfile
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from openpyxl import load_workbook
 from openpyxl.styles import Font, PatternFill
 
@@ -71,7 +71,7 @@ def _add_heatmap_sheet(workbook, heatmap: Heatmap, stamp: str) -> None:
         for cell, heat in zip(ws[ws.max_row][3:], row.cells, strict=True):
             if heat.over:
                 cell.fill = over_fill
-        limits = [_("closed") if c.closed else c.capacity for c in row.cells]
+        limits = [pgettext("department month", "closed") if c.closed else c.capacity for c in row.cells]
         ws.append(["", "", _("Maximum"), *[safe_cell_value(v) for v in limits]])
     ws.freeze_panes = "D4"
     ws.column_dimensions["A"].width = 14

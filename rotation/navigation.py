@@ -2,13 +2,13 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Role
 from core.home import Panel
 from core.home import register as register_panel
 from core.navigation import NavItem, register
 
-from .permissions import BASE_MANAGERS, managed_departments, may_schedule, may_view_grid
+from .permissions import BASE_MANAGERS, DEPARTMENT_MANAGERS, may_schedule, may_view_grid
 from .selectors import home_rotation, may_view_departments
-from .views_schedule import may_subscribe
 
 
 def _is_resident(user) -> bool:
@@ -16,12 +16,15 @@ def _is_resident(user) -> bool:
 
 
 def _manages_departments(user) -> bool:
-    return bool(user.is_authenticated) and managed_departments(user).exists()
+    """From the roles alone (no query on every page): whoever rotation.permissions.managed_departments serves."""
+    return bool(user.is_authenticated) and user.scope.has_role(
+        *DEPARTMENT_MANAGERS, *BASE_MANAGERS, Role.TRAINING_OFFICE
+    )
 
 
 def _subscribes_without_rotation(user) -> bool:
     """Supervisors' calendars; residents reach theirs from 我的轮转."""
-    return bool(user.is_authenticated) and may_subscribe(user) and not user.scope.is_resident
+    return bool(user.is_authenticated) and user.scope.has_role(Role.SUPERVISOR) and not user.scope.is_resident
 
 
 register(

@@ -330,8 +330,9 @@ def _below_minimum(problem: Problem, index, schedule: Schedule) -> list[dict]:
         return []
     load = metrics.loads(problem, schedule)
     active = [False] * problem.horizon
+    this_month = month_index(timezone.localdate()) - problem.first_month  # the past cannot be helped
     for resident in problem.residents:
-        for t in range(resident.start - problem.first_month, resident.end - problem.first_month):
+        for t in range(max(this_month, resident.start - problem.first_month), resident.end - problem.first_month):
             active[t] = True
     warnings = []
     for d, row in enumerate(problem.minimum):

@@ -249,7 +249,10 @@ class GridMixin(LoginRequiredMixin):
         if self.range_form.is_bound:
             self.range_form.is_valid()
         self.months = self.range_form.month_list()
-        residents = selectors.grid_residents(user)
+        # rows only for residents whose training overlaps the months shown (not last decade's graduates)
+        residents = selectors.grid_residents(user).filter(
+            start_date__lte=selectors.month_end(self.months[-1]), planned_end_date__gte=self.months[0]
+        )
         data = {k: v for k, v in request.GET.items() if k in {"base", "cohort", "department"}}
         self.filterset = selectors.GridFilter(data or None, queryset=residents, request=request, months=self.months)
         if self.filterset.is_bound and not self.filterset.is_valid():

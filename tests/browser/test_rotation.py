@@ -10,9 +10,9 @@ import datetime
 import time
 
 import pytest
-from playwright.sync_api import Error as PlaywrightError
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 
 from rotation.models import RotationBlock, ScheduleRun
 from rotation.scheduling import solver
