@@ -10,7 +10,6 @@ schedule (the residents' RotationBlocks) changes only when the base approves a S
 
 from __future__ import annotations
 
-import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,8 +32,9 @@ from residents.models import ResidentProfile
 
 from .choices import EntryKind, RunStatus
 from .models import RotationBlock, ScheduleChange, ScheduleEntry, ScheduleRun
+from .months import add_months, month_end, months_between
 from .permissions import BASE_MANAGERS, office_hospitals
-from .scheduling.problem import FREE, LEAVE, month_index, month_label, month_start
+from .scheduling.problem import FREE, LEAVE, month_index, month_label
 
 SCHEDULE_CHANGE_WORKFLOW = "rotation.schedule_change"
 
@@ -87,18 +87,6 @@ class Segment:
         return month_index(self.end) - month_index(self.start) + 1
 
 
-def add_months(month: date, count: int) -> date:
-    return month_start(month_index(month) + count)
-
-
-def month_end(month: date) -> date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def month_range(start: date, end: date) -> list[date]:
-    return [month_start(i) for i in range(month_index(start), month_index(end) + 1)]
-
-
 def segments(months: Months) -> list[Segment]:
     """The blocks a resident's months form: consecutive months of the same department, in order."""
     result: list[Segment] = []
@@ -138,13 +126,13 @@ def draft_months(run: ScheduleRun, resident_ids: Iterable[int]) -> dict[int, Mon
 
 def window(profile: ResidentProfile) -> list[date]:
     """The months of a resident's training window, from the start month to the planned end's."""
-    return month_range(profile.start_date.replace(day=1), profile.planned_end_date.replace(day=1))
+    return months_between(profile.start_date.replace(day=1), profile.planned_end_date.replace(day=1))
 
 
 def _months_from_blocks(profile: ResidentProfile, blocks: Iterable[RotationBlock]) -> Months:
     months: Months = dict.fromkeys(window(profile))
     for block in sorted(blocks, key=lambda b: b.start_date):  # a later block wins a shared month
-        for month in month_range(block.start_date.replace(day=1), block.end_date.replace(day=1)):
+        for month in months_between(block.start_date.replace(day=1), block.end_date.replace(day=1)):
             months[month] = block.department_id
     return months
 
@@ -189,7 +177,7 @@ def moves_assign(resident: int, months: Months, start: date, end: date, departme
     """Put the months start..end (inclusive) in one department (None: leave them unassigned)."""
     if end < start:
         raise ValidationError(_("The last month comes before the first one."))
-    span = month_range(start, end)
+    span = months_between(start, end)
     _require_months(months, span)
     after = {**months, **dict.fromkeys(span, department)}
     return _diff(resident, months, after)
@@ -203,7 +191,7 @@ def moves_swap_residents(
         raise ValidationError(_("Choose another resident to swap with."))
     if end < start:
         raise ValidationError(_("The last month comes before the first one."))
-    span = month_range(start, end)
+    span = months_between(start, end)
     _require_months(first_months, span)
     _require_months(second_months, span)
     after_first = {**first_months, **{m: second_months[m] for m in span}}
@@ -223,10 +211,10 @@ def moves_swap_blocks(resident: int, months: Months, first_start: date, second_s
     first, second = sorted([_segment_at(months, first_start), _segment_at(months, second_start)], key=lambda s: s.start)
     if first == second:
         raise ValidationError(_("Choose two different blocks."))
-    between = month_range(add_months(first.end, 1), add_months(second.start, -1))  # empty when adjacent
+    between = months_between(add_months(first.end, 1), add_months(second.start, -1))  # empty when adjacent
     middle = [months.get(m) for m in between]
     sequence = [second.department] * second.months + middle + [first.department] * first.months
-    span = month_range(first.start, second.end)
+    span = months_between(first.start, second.end)
     after = {**months, **dict(zip(span, sequence, strict=True))}
     return _diff(resident, months, after)
 
@@ -240,11 +228,11 @@ def moves_shift_block(resident: int, months: Months, block_start: date, new_star
     _require_months(months, [new_start, new_end])
     length = block.months
     if new_start > block.start:  # later: what followed the block moves up
-        span = month_range(block.start, new_end)
+        span = months_between(block.start, new_end)
         following = [months[m] for m in span[length:]]
         sequence = following + [block.department] * length
     else:  # earlier: what preceded the block moves down
-        span = month_range(new_start, block.end)
+        span = months_between(new_start, block.end)
         preceding = [months[m] for m in span[: len(span) - length]]
         sequence = [block.department] * length + preceding
     after = {**months, **dict(zip(span, sequence, strict=True))}

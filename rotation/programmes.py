@@ -35,6 +35,8 @@ from .models import (
     Programme,
     ProgrammeRequirement,
 )
+from .months import month_list as month_range
+from .months import month_start
 
 DEFAULT_PROGRAMMES = Path(__file__).resolve().parent.parent / "accounts" / "data" / "rotation_programs.yaml"
 #: Capacity of a department that has no setting yet (the model's default, too).
@@ -49,19 +51,6 @@ CALENDAR_MONTHS = 36
 
 
 # ---------------------------------------------------------------- months
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def add_months(day: date, months: int) -> date:
-    """The first day of the month `months` after (or before) `day`'s month."""
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def month_range(first: date, count: int) -> list[date]:
-    first = month_start(first)
-    return [add_months(first, i) for i in range(count)]
 
 
 # ---------------------------------------------------------------- departments reachable by a hospital

@@ -4,7 +4,6 @@ Views, exports, the print page and the iCal feed share these, so "which blocks d
 see" has one answer. Month arithmetic works on first-of-month dates.
 """
 
-import calendar
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from core.permissions import visible
 from residents.models import ResidentProfile
 
 from .models import RotationBlock
+from .months import month_end, month_list, month_start, parse_month
 from .permissions import managed_departments
 
 #: Longest month range the grid, its export and the print page accept.
@@ -34,39 +34,11 @@ DEFAULT_MONTHS = 12
 # --- months -----------------------------------------------------------------------------------
 
 
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def month_end(month: datetime.date) -> datetime.date:
-    return month.replace(day=calendar.monthrange(month.year, month.month)[1])
-
-
-def month_list(first: datetime.date, count: int) -> list[datetime.date]:
-    return [add_months(first, i) for i in range(count)]
-
-
 def span_months(start: datetime.date, end: datetime.date) -> float:
     """Months a period covers: whole months exactly (1 Mar–30 Apr is 2), otherwise to a tenth."""
     if start.day == 1 and end == month_end(end):
         return float((end.year - start.year) * 12 + end.month - start.month + 1)
     return round(((end - start).days + 1) / 30.44, 1)
-
-
-def parse_month(value: str | None) -> datetime.date | None:
-    """'2026-03' (or '2026-03-01') -> date(2026, 3, 1); anything else None."""
-    if not value:
-        return None
-    try:
-        parts = [int(p) for p in str(value).strip().split("-")[:2]]
-        return datetime.date(parts[0], parts[1], 1)
-    except (ValueError, IndexError):
-        return None
 
 
 # --- blocks -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from core.pinyin import initials
 from notices.notify import notify
 
 from .models import DepartmentSetting, DepartmentSupervisor, RotationBlock
+from .months import month_end, month_start
 from .permissions import managed_departments, office_hospitals
 
 DEFAULT_LIMIT = 3
@@ -36,29 +37,6 @@ EMERGENCY_LIMIT = 2
 
 
 # --- months -----------------------------------------------------------------------------------
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def month_end(month: datetime.date) -> datetime.date:
-    following = (month.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return following - datetime.timedelta(days=1)
-
-
-def add_months(month: datetime.date, count: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + count
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
-def parse_month(value: str | None) -> datetime.date | None:
-    """'2026-03' → 2026-03-01; anything else → None."""
-    try:
-        year, month = (int(part) for part in (value or "").split("-"))
-        return datetime.date(year, month, 1)
-    except ValueError:
-        return None
 
 
 # --- limits -----------------------------------------------------------------------------------

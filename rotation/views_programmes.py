@@ -35,6 +35,7 @@ from .forms_programmes import (
     SupervisorRowForm,
 )
 from .models import DepartmentMonth, DepartmentSupervisor, PreferenceWindow, Programme
+from .months import add_months, month_list, month_start
 from .permissions import BASE_MANAGERS, managed_departments, office_hospitals
 
 
@@ -332,11 +333,11 @@ class DepartmentListView(_SignedIn, FilterView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         departments = context["departments"]
-        first = services.month_start(timezone.localdate())
+        first = month_start(timezone.localdate())
         closed = {
             row["department_id"]: row["n"]
             for row in DepartmentMonth.objects.filter(
-                department__in=departments, closed=True, month__gte=first, month__lt=services.add_months(first, 12)
+                department__in=departments, closed=True, month__gte=first, month__lt=add_months(first, 12)
             )
             .values("department_id")
             .annotate(n=Count("pk"))
@@ -385,18 +386,18 @@ class DepartmentMonthsView(_DepartmentMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        first = services.month_start(timezone.localdate())
+        first = month_start(timezone.localdate())
         count = services.CALENDAR_MONTHS
         values = services.capacities([self.department], first, count)[self.department.pk]
         overrides = {
             row.month: row
             for row in DepartmentMonth.objects.filter(
-                department=self.department, month__gte=first, month__lt=services.add_months(first, count)
+                department=self.department, month__gte=first, month__lt=add_months(first, count)
             )
         }
         context["calendar"] = [
             {"month": month, "capacity": cap, "minimum": minimum, "closed": closed, "override": overrides.get(month)}
-            for month, (cap, minimum, closed) in zip(services.month_range(first, count), values, strict=True)
+            for month, (cap, minimum, closed) in zip(month_list(first, count), values, strict=True)
         ]
         return context
 

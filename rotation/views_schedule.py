@@ -27,6 +27,7 @@ from . import ical, selectors
 from .exports import export_grid
 from .grid import Heatmap, grid_from_blocks, heatmap_from_blocks
 from .models import RotationBlock
+from .months import add_months, month_end, month_start, parse_month
 from .permissions import may_manage_department, may_view_grid
 
 
@@ -42,7 +43,7 @@ def _deny(request) -> None:
 
 def _month_from(request) -> datetime.date:
     """?month=2026-03, else this month."""
-    return selectors.parse_month(request.GET.get("month")) or selectors.month_start(timezone.localdate())
+    return parse_month(request.GET.get("month")) or month_start(timezone.localdate())
 
 
 # --- my rotation ------------------------------------------------------------------------------
@@ -94,7 +95,7 @@ class DepartmentListView(LoginRequiredMixin, View):
         departments = list(selectors.viewable_departments(request.user).order_by("hospital__kind", "code"))
         if len(departments) == 1:
             return redirect(_department_url(departments[0], month))
-        first, last = month, selectors.month_end(month)
+        first, last = month, month_end(month)
         counts = dict(
             selectors.overlapping(RotationBlock.objects.filter(department__in=departments), first, last)
             .order_by()
@@ -125,9 +126,9 @@ def _department_url(department, month: datetime.date) -> str:
 
 def _month_nav(month: datetime.date) -> dict:
     return {
-        "previous_month": selectors.add_months(month, -1),
-        "next_month": selectors.add_months(month, 1),
-        "this_month": selectors.month_start(timezone.localdate()),
+        "previous_month": add_months(month, -1),
+        "next_month": add_months(month, 1),
+        "this_month": month_start(timezone.localdate()),
     }
 
 
@@ -251,7 +252,7 @@ class GridMixin(LoginRequiredMixin):
         self.months = self.range_form.month_list()
         # rows only for residents whose training overlaps the months shown (not last decade's graduates)
         residents = selectors.grid_residents(user).filter(
-            start_date__lte=selectors.month_end(self.months[-1]), planned_end_date__gte=self.months[0]
+            start_date__lte=month_end(self.months[-1]), planned_end_date__gte=self.months[0]
         )
         data = {k: v for k, v in request.GET.items() if k in {"base", "cohort", "department"}}
         self.filterset = selectors.GridFilter(data or None, queryset=residents, request=request, months=self.months)

@@ -22,11 +22,12 @@ from core.audit import audit_record
 from . import supervision
 from .forms_supervision import AssignSupervisorForm
 from .models import RotationBlock
+from .months import add_months, month_start, parse_month
 from .permissions import managed_departments
 
 
 def _month(value: str | None) -> datetime.date:
-    return supervision.parse_month(value) or supervision.month_start(timezone.localdate())
+    return parse_month(value) or month_start(timezone.localdate())
 
 
 def _department_or_404(user, uuid) -> Department:
@@ -46,16 +47,16 @@ def _page_url(department: Department, month: datetime.date) -> str:
 
 def _back(request, block: RotationBlock) -> str:
     """The month page the form was posted from (else the block's first month)."""
-    month = supervision.parse_month(request.POST.get("month")) or supervision.month_start(block.start_date)
+    month = parse_month(request.POST.get("month")) or month_start(block.start_date)
     return _page_url(block.department, month)
 
 
 def _month_nav(month: datetime.date) -> dict:
     return {
         "month": month,
-        "previous_month": supervision.add_months(month, -1),
-        "next_month": supervision.add_months(month, 1),
-        "this_month": supervision.month_start(timezone.localdate()),
+        "previous_month": add_months(month, -1),
+        "next_month": add_months(month, 1),
+        "this_month": month_start(timezone.localdate()),
     }
 
 
@@ -100,7 +101,7 @@ class SupervisionDepartmentView(LoginRequiredMixin, View):
                         initial={"supervisor": (block.supervisor_id or (top.user.pk if top else ""))},
                         prefix=f"b{block.pk}",
                     ),
-                    "starts_in_month": supervision.month_start(block.start_date) == month,
+                    "starts_in_month": month_start(block.start_date) == month,
                 }
             )
         others = managed_departments(request.user).order_by("hospital__kind", "code")
@@ -123,9 +124,7 @@ class SupervisionAssignView(LoginRequiredMixin, View):
         block = _block_or_404(request.user, uuid)
         back = _page_url(
             block.department,
-            _month(request.POST.get("month"))
-            if request.POST.get("month")
-            else supervision.month_start(block.start_date),
+            _month(request.POST.get("month")) if request.POST.get("month") else month_start(block.start_date),
         )
         may_override = supervision.may_override(request.user, block)
         form = AssignSupervisorForm(
@@ -159,9 +158,7 @@ class SupervisionUnassignView(LoginRequiredMixin, View):
         supervision.unassign(block, request.user)
         messages.success(request, _("The block has no supervising doctor now."))
         month = request.POST.get("month")
-        return redirect(
-            _page_url(block.department, _month(month) if month else supervision.month_start(block.start_date))
-        )
+        return redirect(_page_url(block.department, _month(month) if month else month_start(block.start_date)))
 
 
 class SupervisionAutoAssignView(LoginRequiredMixin, View):
@@ -169,10 +166,10 @@ class SupervisionAutoAssignView(LoginRequiredMixin, View):
 
     def post(self, request, uuid):
         department = _department_or_404(request.user, uuid)
-        month = supervision.parse_month(request.POST.get("month"))
+        month = parse_month(request.POST.get("month"))
         if month is None:
             messages.error(request, _("Choose a month."))
-            return redirect(_page_url(department, supervision.month_start(timezone.localdate())))
+            return redirect(_page_url(department, month_start(timezone.localdate())))
         result = supervision.auto_assign_report(department, month, request.user)
         if result.assigned:
             messages.success(
@@ -210,5 +207,5 @@ class SupervisionLoadView(LoginRequiredMixin, View):
         return render(
             request,
             "rotation/supervision/load.html",
-            {"department": department, "rows": rows, "day": day, "month": supervision.month_start(day)},
+            {"department": department, "rows": rows, "day": day, "month": month_start(day)},
         )

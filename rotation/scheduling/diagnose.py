@@ -32,14 +32,6 @@ class Reason:
     message_params: dict = field(default_factory=dict)
 
 
-def _requirements(problem: Problem, requirements: list[tuple[Requirement, ...]] | None):
-    if requirements is not None:
-        return requirements
-    from .electives import choose_electives
-
-    return choose_electives(problem).requirements
-
-
 def resident_reasons(problem: Problem, requirements: list[tuple[Requirement, ...]]) -> list[Reason]:
     """Problems of single residents: window too short, pins that contradict the programme, closures."""
     reasons: list[Reason] = []

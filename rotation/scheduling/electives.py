@@ -12,6 +12,10 @@ from itertools import combinations
 
 from .problem import Problem, Requirement, Resident
 
+# An option counts as full once its demand reaches this share of its capacity over the window:
+# the schedule also needs room to move blocks around.
+ROOM = 0.95
+
 
 @dataclass
 class ElectiveChoice:
@@ -35,6 +39,42 @@ def _site_ok(problem: Problem, resident: Resident, departments: list[int], month
     if limits.max_months is not None and sum(months.get(d, 0) for d in collab) > limits.max_months:
         return False
     return True
+
+
+def _search(
+    problem: Problem,
+    r: Resident,
+    groups: list,
+    chosen: dict[int, tuple[int, ...]],
+    k: int,
+    deps: list[int],
+    months_now: dict[int, int],
+) -> bool:
+    """Depth-first over the groups: the best-ranked combination that keeps the site limits."""
+    if k == len(groups):
+        return True
+    g, group, candidates, _, n_forced = groups[k]
+    if len(candidates) < group.choose:
+        return False
+    tried = 0
+    for combo in combinations(range(len(candidates)), group.choose):
+        if any(j not in combo for j in range(min(n_forced, group.choose))):
+            continue
+        tried += 1
+        if tried > 200:
+            break
+        picks = [candidates[j] for j in combo]
+        if any(p in deps for p in picks):
+            continue
+        new_months = dict(months_now)
+        for p in picks:
+            new_months[p] = group.months_each
+        if not _site_ok(problem, r, deps + picks, new_months):
+            continue
+        chosen[g] = tuple(picks)
+        if _search(problem, r, groups, chosen, k + 1, deps + picks, new_months):
+            return True
+    return False
 
 
 def _forced(resident: Resident, options: tuple[int, ...], use_previous: bool) -> list[int]:
@@ -112,42 +152,15 @@ def choose_electives(problem: Problem, *, use_previous: bool = False) -> Electiv
                 )
                 ratio = room(o, r, group.months_each)
                 fits.append((o, open_months >= group.months_each, ratio))
-            good = [o for o, ok, ratio in fits if ok and ratio <= 1.0]
-            tight = sorted((ratio, ranked.index(o), o) for o, ok, ratio in fits if ok and ratio > 1.0)
+            good = [o for o, ok, ratio in fits if ok and ratio <= ROOM]
+            tight = sorted((ratio, ranked.index(o), o) for o, ok, ratio in fits if ok and ratio > ROOM)
             candidates = [o for o in forced if o in options]
             candidates += [o for o in good if o not in candidates]
             candidates += [o for _, _, o in tight if o not in candidates]
             ordered_groups.append((g, group, candidates, ranked, len(forced)))
 
         chosen: dict[int, tuple[int, ...]] = {}
-
-        def search(k: int, deps: list[int], months_now: dict[int, int]) -> bool:
-            if k == len(ordered_groups):
-                return True
-            g, group, candidates, _, n_forced = ordered_groups[k]
-            if len(candidates) < group.choose:
-                return False
-            tried = 0
-            for combo in combinations(range(len(candidates)), group.choose):
-                if any(j not in combo for j in range(min(n_forced, group.choose))):
-                    continue
-                tried += 1
-                if tried > 200:
-                    break
-                picks = [candidates[j] for j in combo]
-                if any(p in deps for p in picks):
-                    continue
-                new_months = dict(months_now)
-                for p in picks:
-                    new_months[p] = group.months_each
-                if not _site_ok(problem, r, deps + picks, new_months):
-                    continue
-                chosen[g] = tuple(picks)
-                if search(k + 1, deps + picks, new_months):
-                    return True
-            return False
-
-        if not search(0, list(mandatory), months):
+        if not _search(problem, r, ordered_groups, chosen, 0, list(mandatory), months):
             # no combination satisfies the site limits: take the preferred options and report it
             for g, group, candidates, _, _ in ordered_groups:
                 chosen[g] = tuple(candidates[: group.choose])
@@ -155,7 +168,7 @@ def choose_electives(problem: Problem, *, use_previous: bool = False) -> Electiv
         reqs = list(r.requirements)
         chosen_list = []
         rank_list = []
-        for g, group, candidates, ranked, _ in ordered_groups:
+        for g, group, _candidates, ranked, _ in ordered_groups:
             picks = chosen.get(g, ())
             chosen_list.append(picks)
             for p in picks:

@@ -262,6 +262,7 @@ def _construct(state: _State, res: _Resident, rng: random.Random) -> list[int] |
     for i in range(n - 1, -1, -1):
         stretch[i] = 0 if pinc[i] else stretch[i + 1] + 1
     jitter = [rng.random() * 1e-3 for _ in range(n)]
+    last_pin = {months[comp[i]]: i for i in range(n) if pinc[i]}
 
     def cell_cost(d: int, p: int) -> float:
         k = d * H + off + p
@@ -287,6 +288,10 @@ def _construct(state: _State, res: _Resident, rng: random.Random) -> list[int] |
             return False
         room = stretch[i]
         before = months[comp[i - 1]] if i > 0 else None
+        for d, rest in need.items():
+            # a department out of runs can only continue the run just before or join a later pin
+            if rest > 0 and runs_used[d] >= res.max_runs[d] and before != d and last_pin.get(d, -1) < i:
+                return False
         options = []
         if free_left[0] > 0:
             cost = 1.0
@@ -378,7 +383,7 @@ def _cp_neighbourhood(
     """
     from ortools.sat.python import cp_model
 
-    H, D = state.H, state.D
+    H = state.H
     model = cp_model.CpModel()
     # loads of everyone else
     base = list(state.load)
@@ -829,16 +834,20 @@ class _Search:
                 vals = [v] * (b - a) + [S[C[i]] for i in range(lo, a)]
                 cuts = (lo, a, b)
             # runs: only a cut inside a run of a department can add a run
-            check = None
+            check = None  # departments whose runs must be recounted
+            split = False
             for c in cuts:
                 if 0 < c < n:
                     u = S[C[c - 1]]
                     if u >= 0 and u == S[C[c]]:
                         if mr[u] <= 1:
-                            check = -1
+                            split = True
                             break
-                        check = u
-            if check == -1:
+                        if check is None:
+                            check = [u]
+                        elif u not in check:
+                            check.append(u)
+            if split:
                 continue
             # delta
             delta = 0.0
@@ -872,7 +881,12 @@ class _Search:
             for j in range(hi - lo):
                 S[C[lo + j]] = vals[j]
             if check is not None or res.year_mins:
-                bad = check is not None and check >= 0 and res.runs(S, check) > mr[check]
+                bad = False
+                if check is not None:
+                    for u in check:
+                        if res.runs(S, u) > mr[u]:
+                            bad = True
+                            break
                 if not bad:
                     for d, ylo, yhi, minimum in res.year_mins:
                         if S[ylo:yhi].count(d) < minimum:
@@ -910,6 +924,31 @@ def _rank_stats(problem: Problem, choice) -> dict:
     return {
         "groups": choice.groups,
         "first_choice": choice.first_choice,
+        "mean_rank": (sum(ranks) / len(ranks) + 1) if ranks else None,
+        "rank_counts": {str(k + 1): ranks.count(k) for k in sorted(set(ranks))},
+    }
+
+
+def _final_preferences(residents: list[_Resident]) -> dict:
+    """Preference figures for the electives the schedule ended with (repair may have changed some)."""
+    groups = first = 0
+    ranks: list[int] = []
+    for res in residents:
+        r = res.resident
+        for g, group in enumerate(r.electives):
+            prefs = [o for o in (r.preferences[g] if g < len(r.preferences) else ()) if o not in res.mandatory]
+            if not prefs:
+                continue
+            groups += 1
+            picks = [o for o in group.options if o in res.reqs and o not in res.mandatory]
+            ranked = prefs + [o for o in group.options if o not in prefs and o not in res.mandatory]
+            if set(picks) == set(ranked[: group.choose]):
+                first += 1
+            if picks:
+                ranks.append(max(ranked.index(o) for o in picks))
+    return {
+        "groups": groups,
+        "first_choice": first,
         "mean_rank": (sum(ranks) / len(ranks) + 1) if ranks else None,
         "rank_counts": {str(k + 1): ranks.count(k) for k in sorted(set(ranks))},
     }
@@ -1059,6 +1098,19 @@ def solve(
         snapshot()
         report(elapsed() / max(1e-6, deadline - began), "Balancing departments")
 
+    def unfreeze() -> None:
+        """Release the residents sitting in overflowing months, one per department-month and round."""
+        added = set()
+        for d, t in state.overflow_cells():
+            for r in state.cover[t]:
+                res = residents[r]
+                if r in frozen and state.sched[r][t - res.offset] == d:
+                    added.add(r)
+                    break
+        frozen.difference_update(added)
+        search.movable = [r for r in range(len(residents)) if r not in frozen]
+        search.movable_set = set(search.movable)
+
     # --- improvement ---
     iterations = 0
     cp_tries = cp_accepted = elective_changes = 0
@@ -1070,6 +1122,13 @@ def solve(
             break
         if best[0] == 0 and lower is not None and best[1] <= lower + 1e-6:
             break
+        if not search.movable:
+            if not (replan and state.overflow() > 0 and unfreeze_rounds < 20):
+                break
+            # every previous schedule was valid on its own, but together they overflow (e.g. months closed since)
+            unfreeze_rounds += 1
+            unfreeze()
+            continue
         iterations += 1
         remaining = deadline - now
         small = len(search.movable) <= SMALL
@@ -1088,18 +1147,8 @@ def solve(
         )
         snapshot()
         if replan and state.overflow() > 0 and unfreeze_rounds < 20:
-            # unfreeze the residents sitting in overflowing months, a few at a time
             unfreeze_rounds += 1
-            added = set()
-            for d, t in state.overflow_cells():
-                for r in state.cover[t]:
-                    res = residents[r]
-                    if r in frozen and state.sched[r][t - res.offset] == d:
-                        added.add(r)
-                        break
-            frozen -= added
-            search.movable = [r for r in range(len(residents)) if r not in frozen]
-            search.movable_set = set(search.movable)
+            unfreeze()
             continue
         if replan and (not search.movable or (state.overflow() == 0 and iterations >= 3)):
             break
@@ -1128,7 +1177,7 @@ def solve(
             change_weight=W_CHANGE if replan else 0,
             electives=repair,
             out_requirements=new_reqs,
-            deterministic=small,
+            deterministic=small and not repair,
             wall_limit=budget,
             info=info,
         )
@@ -1151,6 +1200,7 @@ def solve(
                     if r in new_reqs:
                         state.change_requirements(r, reqs)
                     state.place(r, months)
+        report(elapsed() / max(1e-6, deadline - began), "Balancing departments")
     phases["search"] = elapsed()
 
     # the best schedule seen
@@ -1181,6 +1231,7 @@ def solve(
             else 0,
         }
     )
+    stats["preferences"] = _final_preferences(residents)
     report(1.0, "Done", force=True)
     if overflow:
         return Result(None, False, _unresolved(problem, state), stats, trace)

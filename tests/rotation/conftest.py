@@ -34,9 +34,7 @@ def programme(org, internal_departments) -> Programme:
     programme = Programme.objects.create(base=org.internal, code="0100", name="内科", total_months=6)
     d = internal_departments
     for position, (code, months) in enumerate([("CARD", 2), ("RESP", 2), ("GAST", 1)]):
-        ProgrammeRequirement.objects.create(
-            programme=programme, position=position, department=d[code], months=months
-        )
+        ProgrammeRequirement.objects.create(programme=programme, position=position, department=d[code], months=months)
     group = ProgrammeRequirement.objects.create(
         programme=programme, position=9, kind=RequirementKind.ELECTIVE, months=1, choose=1
     )

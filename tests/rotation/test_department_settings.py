@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from faculty.models import FacultyProfile, SupervisorQualification
 from rotation.models import DepartmentMonth, DepartmentSetting, DepartmentSupervisor
-from rotation.programmes import add_months, month_start
+from rotation.months import add_months, month_start
 from tests.permissions import LOGIN, assert_access
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]

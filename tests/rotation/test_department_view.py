@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from rotation import selectors
 from rotation.models import DepartmentMonth
+from rotation.months import month_start
 from tests.conftest import _person
 from tests.factories.residents import ResidentProfileFactory, RotationBlockFactory
 from tests.permissions import LOGIN, assert_access
@@ -80,7 +81,7 @@ def test_the_month_defaults_to_this_month_and_bad_input_falls_back(login, secret
     url = reverse("rotation:department", args=[org.cardiology.uuid])
     response = login(secretary).get(url, {"month": "not-a-month"})
     assert response.status_code == 200
-    assert response.context["month"] == selectors.month_start(datetime.date.today())
+    assert response.context["month"] == month_start(datetime.date.today())
 
 
 def test_who_may_open_a_department(client, personas, org):

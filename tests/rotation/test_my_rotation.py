@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from rotation import selectors
+from rotation.months import month_end
 from tests.factories.residents import ResidentProfileFactory, RotationBlockFactory
 from tests.permissions import LOGIN, assert_access
 
@@ -164,7 +165,7 @@ def test_the_timeline_query_count_does_not_grow_with_blocks(login, resident, org
             resident=profile,
             department=org.cardiology,
             start_date=datetime.date(2024, month, 1),
-            end_date=selectors.month_end(datetime.date(2024, month, 1)),
+            end_date=month_end(datetime.date(2024, month, 1)),
         )
     client = login(resident)
     with django_assert_max_num_queries(12):
