@@ -77,6 +77,7 @@ def measure(args: argparse.Namespace, residents: int) -> dict:
         slack=args.slack,
         pinned_share=args.pinned_share,
         leave_share=args.leave_share,
+        path=args.domain,
     )
     out: dict = {
         "residents": residents,
@@ -237,7 +238,7 @@ def table(results: list[dict]) -> str:
         ratio = f"{_fmt(s.get('imbalance_sum'))} ({_fmt(s.get('ratio'), 2)}×)" if "ratio" in s else "no schedule"
         trace = " / ".join(_fmt(s["trace_at"].get(k)) for k in ("5", "10", "60"))
         peak = s["peak_mib"] + s["peak_mib_children"]
-        first = f"{s['first_choice']:.0%}" if s.get("first_choice") is not None else "–"
+        first = f"{s['first_choice']:.1%}" if s.get("first_choice") is not None else "–"
         reached = s.get("target_reached_at")
         reached = f"{s['target']:g}×: {reached:.1f} s" if reached is not None else f"{s.get('target', '?')}×: no"
         rows.append(
@@ -260,6 +261,7 @@ def main() -> None:
     parser.add_argument("--slack", type=float, default=1.1, help="capacity = ceil(slack × peak fair demand)")
     parser.add_argument("--pinned-share", type=float, default=0.0, help="share of residents re-planned mid-way")
     parser.add_argument("--leave-share", type=float, default=0.0)
+    parser.add_argument("--domain", help="rotation_programs.yaml to use (default: see generate.domain_path)")
     parser.add_argument("--target", type=float, default=None, help="ratio to the lower bound (2.5 / 4 by size)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of the table")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="only print the table of earlier --json outputs")

@@ -32,9 +32,9 @@ from .problem import (
     month_index,
 )
 
-REPO_DATA = Path(__file__).resolve().parent.parent / "data" / "rotation_programs.yaml"
-SHARED_DATA = Path("/work/shared/domain/rotation_programs.yaml")
-# Set by a caller (the benchmark) to force a file; None = ZHUPEI_DOMAIN, then REPO_DATA, then SHARED_DATA.
+# the copy the repository ships (the demo hospital and the default programmes read it too)
+REPO_DATA = Path(__file__).resolve().parents[2] / "accounts" / "data" / "rotation_programs.yaml"
+# Set by a caller (the benchmark) to force a file; None = $ZHUPEI_DOMAIN, then REPO_DATA.
 DOMAIN_PATH: Path | None = None
 
 WINDOW = 36  # months in a training window (the programmes have 33, so 3 are FREE)
@@ -53,12 +53,12 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 
 
 def domain_path(path: str | os.PathLike | None = None) -> Path:
-    """The programmes file: `path`, DOMAIN_PATH, $ZHUPEI_DOMAIN (file or folder), the repo copy, the shared one."""
+    """The programmes file: `path`, DOMAIN_PATH, $ZHUPEI_DOMAIN (file or folder), else the repository's copy."""
     for candidate in (path, DOMAIN_PATH, os.environ.get("ZHUPEI_DOMAIN")):
         if candidate:
             candidate = Path(candidate)
             return candidate / "rotation_programs.yaml" if candidate.is_dir() else candidate
-    return REPO_DATA if REPO_DATA.exists() else SHARED_DATA
+    return REPO_DATA
 
 
 @functools.lru_cache(maxsize=4)
@@ -181,7 +181,7 @@ def hospital(
     late_share: float = 0.1,
     slack: float = 1.1,
     first_year: int = 2024,
-    closures: int | None = None,
+    closures: int = 2,
     pinned_share: float = 0.0,
     pinned_months: int = 6,
     leave_share: float = 0.0,
@@ -260,11 +260,9 @@ def hospital(
     demand = fair_demand(problem)
     problem.capacity = [[max(1, math.ceil(slack * max(row) - 1e-9))] * horizon for row in demand]
 
-    # Two small departments close for one February (renovation, accreditation visit), if that stays
+    # A few small departments close for one February (renovation, accreditation visit), if that stays
     # feasible. Small ones: a closed month's whole fair share counts as imbalance, and a closure of a
     # department holding 100 residents would swamp the measure (and is not what hospitals do).
-    if closures is None:
-        closures = 2
     # inside the busy part of the horizon, where a closure matters
     februaries = [t for t in range(first_month + 12, first_month + horizon - 12) if t % 12 == 1]
     small_ones = sorted(range(len(departments)), key=lambda d: (problem.capacity[d][0], d))[: len(departments) // 3]
