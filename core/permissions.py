@@ -8,7 +8,7 @@ opt in. Views and selectors only call `visible()` and `can()`.
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -105,6 +105,17 @@ def require(user, action: str, obj: Model) -> None:
     if not can(user, action, obj):
         audit_record(action="access.denied", outcome="denied", acting_user=user, target=obj, attempted=action)
         raise PermissionDenied
+
+
+def deny(request) -> NoReturn:
+    """A page the user's roles do not open at all: 403, audited with the view's name."""
+    audit_record(
+        action="access.denied",
+        outcome="denied",
+        acting_user=request.user,
+        view=request.resolver_match.view_name if request.resolver_match else request.path,
+    )
+    raise PermissionDenied
 
 
 def _lookup_repr(lookup: dict[str, Any]) -> str:

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -16,10 +16,9 @@ from django_filters.views import FilterView
 from accounts.choices import Role
 from accounts.models import User
 from core import timeline
-from core.audit import audit_record
 from core.exports import Export, ExportView
 from core.masking import mask_phone
-from core.permissions import RoleRequiredMixin, can, get_visible_or_404, require
+from core.permissions import RoleRequiredMixin, can, deny, get_visible_or_404, require
 from core.uploads import serve_file
 
 from . import exports, selectors, services
@@ -39,16 +38,6 @@ from .models import FacultyProfile, FacultyTraining, QualificationRule, Supervis
 from .permissions import may_list_faculty
 
 
-def _denied(request) -> None:
-    audit_record(
-        action="access.denied",
-        outcome="denied",
-        acting_user=request.user,
-        view=request.resolver_match.view_name if request.resolver_match else request.path,
-    )
-    raise PermissionDenied
-
-
 class FacultyListView(LoginRequiredMixin, FilterView):
     """带教师资: the teachers a manager is responsible for, filtered, sorted, counted."""
 
@@ -60,7 +49,7 @@ class FacultyListView(LoginRequiredMixin, FilterView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_list_faculty(request.user):
-            _denied(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -508,7 +497,7 @@ class FacultyExportView(ExportView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_export_faculty(request.user):
-            _denied(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_export(self) -> Export:

@@ -2,7 +2,6 @@
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -10,8 +9,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django_filters.views import FilterView
 
-from core.audit import audit_record
-from core.permissions import visible
+from core.permissions import deny, visible
 from rotation.models import RotationBlock
 
 from .choices import TrainingStatus
@@ -50,16 +48,6 @@ STATUS_BADGES = {
     TrainingStatus.WITHDRAWN: "text-bg-danger",
     TrainingStatus.COMPLETED: "text-bg-primary",
 }
-
-
-def _deny(request) -> None:
-    audit_record(
-        action="access.denied",
-        outcome="denied",
-        acting_user=request.user,
-        view=request.resolver_match.view_name if request.resolver_match else request.path,
-    )
-    raise PermissionDenied
 
 
 def _select_options(form) -> list[dict]:
@@ -105,7 +93,7 @@ class ResidentListView(LoginRequiredMixin, FilterView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_list_residents(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -152,7 +140,7 @@ class ResidentExportView(LoginRequiredMixin, View):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_export_residents(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):

@@ -588,24 +588,14 @@ def _refresh_stats(run: ScheduleRun, moved: int) -> None:
     """
     from . import explain
     from .problems import problem_for_run
+    from .runs import balance_figures
     from .scheduling import metrics
 
     problem, index, schedule = problem_for_run(run)
     balance = metrics.balance(problem, schedule)
     violations = metrics.validate(problem, schedule)
     stats = dict(run.stats or {})
-    stats.update(
-        {
-            "imbalance_sum": round(balance.sum, 2),
-            "imbalance_max": round(balance.max, 2),
-            "lower_bound_sum": round(balance.lower_bound_sum, 2),
-            "lower_bound_max": round(balance.lower_bound_max, 2),
-            "ratio": round(balance.ratio, 3) if balance.ratio != float("inf") else None,
-            "overflow": balance.overflow,
-            "violations": len(violations),
-            "edited_months": stats.get("edited_months", 0) + moved,
-        }
-    )
+    stats.update(balance_figures(balance, violations), edited_months=stats.get("edited_months", 0) + moved)
     warnings = [w for w in (run.warnings or []) if w.get("kind") not in ("violation", "overflow")]
     warnings += [explain.violation_dict(v, problem, index) for v in violations]
     if balance.overflow:

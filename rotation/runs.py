@@ -131,6 +131,19 @@ PHRASES = {
 }
 
 
+def balance_figures(balance, violations: list) -> dict:
+    """The figures a run shows for its schedule (the review page, and again after manual changes)."""
+    return {
+        "imbalance_sum": round(balance.sum, 2),
+        "imbalance_max": round(balance.max, 2),
+        "lower_bound_sum": round(balance.lower_bound_sum, 2),
+        "lower_bound_max": round(balance.lower_bound_max, 2),
+        "ratio": round(balance.ratio, 3) if balance.ratio != float("inf") else None,
+        "overflow": balance.overflow,
+        "violations": len(violations),
+    }
+
+
 def _execute_in_thread(run_id: int) -> None:
     try:
         execute_run(run_id)
@@ -233,15 +246,9 @@ def _execute(run: ScheduleRun, started: float) -> None:
             for pk, row, prev in zip(index.residents, schedule, previous, strict=True)
             if pk in had_blocks
         ]
+        stats.update(balance_figures(balance, violations))
         stats.update(
             {
-                "imbalance_sum": round(balance.sum, 2),
-                "imbalance_max": round(balance.max, 2),
-                "lower_bound_sum": round(balance.lower_bound_sum, 2),
-                "lower_bound_max": round(balance.lower_bound_max, 2),
-                "ratio": round(balance.ratio, 3) if balance.ratio != float("inf") else None,
-                "overflow": balance.overflow,
-                "violations": len(violations),
                 "electives": groups,
                 "first_choice": first,
                 "first_choice_rate": round(first / groups, 3) if groups else None,

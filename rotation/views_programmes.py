@@ -6,7 +6,7 @@ Outside a user's scope an object is a 404, a forbidden action on a visible one a
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
@@ -19,7 +19,7 @@ from django_filters.views import FilterView
 
 from accounts.models import Department, Hospital, SpecialtyBase
 from core.audit import audit_record
-from core.permissions import can, get_visible_or_404, require, visible
+from core.permissions import can, deny, get_visible_or_404, require, visible
 from residents.models import ResidentProfile
 
 from . import programmes as services
@@ -37,16 +37,6 @@ from .forms_programmes import (
 from .models import DepartmentMonth, DepartmentSupervisor, PreferenceWindow, Programme
 from .months import add_months, month_list, month_start
 from .permissions import BASE_MANAGERS, managed_departments, office_hospitals
-
-
-def _deny(request) -> None:
-    audit_record(
-        action="access.denied",
-        outcome="denied",
-        acting_user=request.user,
-        view=request.resolver_match.view_name if request.resolver_match else request.path,
-    )
-    raise PermissionDenied
 
 
 def _not_found(request, model: str, **lookup) -> None:
@@ -89,7 +79,7 @@ class ProgrammeListView(_SignedIn, TemplateView):
         self.hospitals = office_hospitals(request.user)
         self.bases = request.user.scope.bases(*BASE_MANAGERS)
         if not self.hospitals and not self.bases:
-            _deny(request)
+            deny(request)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -128,7 +118,7 @@ class ProgrammeLoadView(_SignedIn, View):
     def check(self, request, **kwargs) -> None:
         self.hospitals = office_hospitals(request.user)
         if not self.hospitals:
-            _deny(request)
+            deny(request)
 
     def post(self, request):
         try:
@@ -136,7 +126,7 @@ class ProgrammeLoadView(_SignedIn, View):
         except ValueError:
             hospital_id = 0
         if hospital_id not in self.hospitals:
-            _deny(request)
+            deny(request)
         hospital = Hospital.objects.get(pk=hospital_id)
         report = services.load_programmes(
             hospital, acting_user=request.user, replace=request.POST.get("replace") == "on"
@@ -255,7 +245,7 @@ class ProgrammeCreateView(_SignedIn, FormView):
         if base is None:
             _not_found(request, "accounts.specialtybase", uuid=kwargs["uuid"])
         if base.hospital_id not in hospitals:
-            _deny(request)
+            deny(request)
         if Programme.objects.filter(base=base).exists():
             messages.info(request, _("This specialty base has a programme already."))
             self.existing = base.programme
@@ -320,7 +310,7 @@ class DepartmentListView(_SignedIn, FilterView):
 
     def check(self, request, **kwargs) -> None:
         if not managed_departments(request.user).exists():
-            _deny(request)
+            deny(request)
 
     def get_queryset(self):
         return (
@@ -524,7 +514,7 @@ class PreferenceWindowListView(_SignedIn, FormView):
     def check(self, request, **kwargs) -> None:
         self.hospitals = office_hospitals(request.user)
         if not self.hospitals:
-            _deny(request)
+            deny(request)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "hospitals": self.hospitals}

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, ListView, TemplateView, View
 
 from accounts.models import Hospital
-from core.audit import audit_record
-from core.permissions import can, get_visible_or_404, require, visible
+from core.permissions import can, deny, get_visible_or_404, require, visible
 from residents.models import ResidentProfile
 
 from . import explain, runs
@@ -37,16 +36,6 @@ STATUS_CLASSES = {
     RunStatus.DISCARDED: "text-bg-light border",
 }
 WARNINGS_SHOWN = 100
-
-
-def _deny(request) -> None:
-    audit_record(
-        action="access.denied",
-        outcome="denied",
-        acting_user=request.user,
-        view=request.resolver_match.view_name if request.resolver_match else request.path,
-    )
-    raise PermissionDenied
 
 
 def _runs_queryset():
@@ -74,7 +63,7 @@ class RunListView(LoginRequiredMixin, ListView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_view_grid(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self):
@@ -94,7 +83,7 @@ class RunCreateView(LoginRequiredMixin, FormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_schedule(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):

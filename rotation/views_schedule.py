@@ -9,7 +9,6 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,8 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.choices import Role
-from core.audit import audit_record
-from core.permissions import get_visible_or_404
+from core.permissions import deny, get_visible_or_404
 from residents.models import ResidentProfile
 
 from . import ical, selectors
@@ -29,16 +27,6 @@ from .grid import Heatmap, grid_from_blocks, heatmap_from_blocks
 from .models import RotationBlock
 from .months import add_months, month_end, month_start, parse_month
 from .permissions import may_manage_department, may_view_grid
-
-
-def _deny(request) -> None:
-    audit_record(
-        action="access.denied",
-        outcome="denied",
-        acting_user=request.user,
-        view=request.resolver_match.view_name if request.resolver_match else request.path,
-    )
-    raise PermissionDenied
 
 
 def _month_from(request) -> datetime.date:
@@ -90,7 +78,7 @@ class DepartmentListView(LoginRequiredMixin, View):
 
     def get(self, request):
         if not selectors.may_view_departments(request.user):
-            _deny(request)
+            deny(request)
         month = _month_from(request)
         departments = list(selectors.viewable_departments(request.user).order_by("hospital__kind", "code"))
         if len(departments) == 1:
@@ -137,7 +125,7 @@ class DepartmentView(LoginRequiredMixin, View):
 
     def get(self, request, uuid):
         if not selectors.may_view_departments(request.user):
-            _deny(request)
+            deny(request)
         department = selectors.department_or_404(request.user, uuid)
         month = _month_from(request)
         view = selectors.department_month(department, month)
@@ -190,7 +178,7 @@ class FeedSubscribeView(LoginRequiredMixin, View):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_subscribe(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request):
@@ -205,7 +193,7 @@ class FeedResetView(LoginRequiredMixin, View):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_subscribe(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def post(self, request):
@@ -241,7 +229,7 @@ class GridMixin(LoginRequiredMixin):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and not may_view_grid(request.user):
-            _deny(request)
+            deny(request)
         return super().dispatch(request, *args, **kwargs)
 
     def setup_grid(self, request) -> None:
