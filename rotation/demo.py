@@ -32,7 +32,6 @@ from core.demo import register
 from residents.choices import TrainingStatus
 from residents.models import ResidentProfile
 
-from . import programmes, runs
 from .choices import RequirementKind, RunScope, RunStatus
 from .models import (
     DepartmentMonth,
@@ -44,10 +43,11 @@ from .models import (
     RotationBlock,
     ScheduleRun,
 )
-from .problems import build_problem, window
 from .scheduling import solver
 from .scheduling.problem import month_start
-from .supervision import department_limit
+from .services import programmes, runs
+from .services.problems import build_problem, window
+from .services.supervision import department_limit
 
 PERSONA_RESIDENT = "resident"
 PERSONA_SUPERVISOR = "supervisor"

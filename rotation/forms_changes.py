@@ -9,8 +9,8 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from . import changes
-from .changes import Months, Move
+from .services import schedule_moves
+from .services.schedule_moves import Months, Move
 
 FREE_CHOICE = "free"
 
@@ -79,7 +79,7 @@ class ScheduleChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.op = op
         month_choices = [(month_value(m), month_value(m)) for m in sorted(months)]
-        blocks = changes.segments(months)
+        blocks = schedule_moves.segments(months)
         block_choices = [
             (
                 month_value(s.start),
@@ -111,16 +111,18 @@ class ScheduleChangeForm(forms.Form):
         data = self.cleaned_data
         if self.op == Operation.ASSIGN:
             department = None if data["department"] == FREE_CHOICE else int(data["department"])
-            return changes.moves_assign(
+            return schedule_moves.moves_assign(
                 resident, months, parse_month(data["start"]), parse_month(data["end"]), department
             )
         if self.op == Operation.SWAP_RESIDENT:
             other, theirs = other_months(data["other"])
-            return changes.moves_swap_residents(
+            return schedule_moves.moves_swap_residents(
                 resident, months, other, theirs, parse_month(data["start"]), parse_month(data["end"])
             )
         if self.op == Operation.SWAP_BLOCKS:
-            return changes.moves_swap_blocks(
+            return schedule_moves.moves_swap_blocks(
                 resident, months, parse_month(data["block"]), parse_month(data["second_block"])
             )
-        return changes.moves_shift_block(resident, months, parse_month(data["block"]), parse_month(data["new_start"]))
+        return schedule_moves.moves_shift_block(
+            resident, months, parse_month(data["block"]), parse_month(data["new_start"])
+        )

@@ -16,7 +16,7 @@ from accounts.models import Department, Hospital, SpecialtyBase
 
 from .choices import RequirementKind
 from .models import Programme, ProgrammeRequirement
-from .programmes import PROGRAMME_FIELDS, TRAINING_YEARS
+from .services.programmes import PROGRAMME_FIELDS, TRAINING_YEARS
 
 NUMBER = {"class": "form-control", "inputmode": "numeric"}
 

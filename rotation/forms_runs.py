@@ -13,7 +13,7 @@ from residents.models import ResidentProfile
 
 from .choices import EntryKind, RunScope
 from .models import ScheduleEntry
-from .runs import MAX_TIME_LIMIT, MIN_TIME_LIMIT
+from .services.runs import MAX_TIME_LIMIT, MIN_TIME_LIMIT
 
 
 class GenerateForm(forms.Form):

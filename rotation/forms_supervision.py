@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .supervision import Candidate
+from .services.supervision import Candidate
 
 
 def candidate_label(candidate: Candidate) -> str:

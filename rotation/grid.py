@@ -309,7 +309,7 @@ def _heatmap(
     windows: dict[int, tuple[int, int]],  # resident -> (first month index, length)
     department_ids: Iterable[int] | None = None,
 ) -> Heatmap:
-    from .programmes import capacities
+    from .services.department_settings import capacities
 
     if not months:
         return Heatmap(months=[], rows=[])

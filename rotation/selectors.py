@@ -190,7 +190,7 @@ def department_or_404(user, uuid) -> Department:
 
 def capacities(departments, first: datetime.date, count: int) -> dict[int, list[tuple[int, int, bool]]]:
     """(capacity, minimum, closed) per department id and month, from the programmes' settings."""
-    from .programmes import capacities as programme_capacities
+    from .services.department_settings import capacities as programme_capacities
 
     return programme_capacities(departments, first, count)
 

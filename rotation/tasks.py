@@ -19,7 +19,7 @@ MAX_TIME_LIMIT = 300
 )
 def generate_schedule(run_id: int) -> str | None:
     """Run the scheduler for one queued run; a run that is gone or already started is left alone."""
-    from .runs import execute_run
+    from .services.runs import execute_run
 
     run = execute_run(run_id)
     return run.status if run is not None else None

@@ -27,13 +27,13 @@ from core.permissions import get_visible_or_404, require
 from residents.choices import TrainingStatus
 from residents.models import ResidentProfile
 
-from . import changes
-from .changes import Move
 from .choices import RunStatus
 from .forms_changes import FREE_CHOICE, OPERATION_FIELDS, Operation, ScheduleChangeForm, month_value
 from .models import ScheduleChange, ScheduleEntry, ScheduleRun
 from .permissions import grid_residents_q
 from .scheduling.problem import LEAVE, month_index
+from .services import changes, schedule_moves
+from .services.schedule_moves import Move
 
 IN_TRAINING = (TrainingStatus.IN_TRAINING, TrainingStatus.EXTENDED)
 
@@ -56,7 +56,7 @@ def _label(value, names: dict[int, str]) -> str:
     return names.get(value, "?")
 
 
-def _row(months: changes.Months, moves: list[Move], resident: int, names: dict[int, str]) -> list[Cell]:
+def _row(months: schedule_moves.Months, moves: list[Move], resident: int, names: dict[int, str]) -> list[Cell]:
     after = {m.month: m.after for m in moves if m.resident == resident}
     this_month = month_index(timezone.localdate())
     return [
@@ -90,11 +90,11 @@ class _ChangeView(LoginRequiredMixin, View):
     def others(self) -> list[tuple[str, str]]:
         raise NotImplementedError
 
-    def other_months(self, uuid: str) -> tuple[int, changes.Months]:
+    def other_months(self, uuid: str) -> tuple[int, schedule_moves.Months]:
         other = self.other_queryset().filter(uuid=uuid).first()
         if other is None:
             raise ValidationError(_("Choose another resident to swap with."))
-        return other.pk, changes.current_months(self.run, [other.pk]).get(other.pk, {})
+        return other.pk, schedule_moves.current_months(self.run, [other.pk]).get(other.pk, {})
 
     def other_queryset(self):
         raise NotImplementedError
@@ -113,7 +113,7 @@ class _ChangeView(LoginRequiredMixin, View):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.resolve(request, **kwargs)
-        self.months = changes.current_months(self.run, [self.profile.pk]).get(self.profile.pk, {})
+        self.months = schedule_moves.current_months(self.run, [self.profile.pk]).get(self.profile.pk, {})
         self.department_choices = self.departments()
         self.names = dict(self.department_choices)
         extra = {v for v in self.months.values() if v not in (None, LEAVE) and v not in self.names}
@@ -140,13 +140,13 @@ class _ChangeView(LoginRequiredMixin, View):
         except ValidationError as exc:
             form.add_error(None, exc)
             return [], []
-        return moves, changes.check_moves(self.run, moves)
+        return moves, schedule_moves.check_moves(self.run, moves)
 
     def context(self, form, moves: list[Move], errors: list[str], checked: bool) -> dict:
         rows = []
         if moves:
             residents = {m.resident for m in moves}
-            state = changes.current_months(self.run, residents)
+            state = schedule_moves.current_months(self.run, residents)
             names = dict(ResidentProfile.objects.filter(pk__in=residents).values_list("pk", "user__real_name"))
             missing = {m.after for m in moves if m.after not in (None, LEAVE) and m.after not in self.names}
             self.names.update(Department.objects.filter(pk__in=missing).values_list("pk", "name"))

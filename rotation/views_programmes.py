@@ -22,7 +22,6 @@ from core.audit import audit_record
 from core.permissions import can, deny, get_visible_or_404, require, visible
 from residents.models import ResidentProfile
 
-from . import programmes as services
 from .choices import RequirementKind
 from .filters import DepartmentSettingFilter
 from .forms_programmes import (
@@ -37,6 +36,8 @@ from .forms_programmes import (
 from .models import DepartmentMonth, DepartmentSupervisor, PreferenceWindow, Programme
 from .months import add_months, month_list, month_start
 from .permissions import BASE_MANAGERS, managed_departments, office_hospitals
+from .services import department_settings, elective_preferences
+from .services import programmes as services
 
 
 def _not_found(request, model: str, **lookup) -> None:
@@ -295,7 +296,7 @@ class _DepartmentMixin(_SignedIn):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)  # type: ignore[misc]
-        context.update(department=self.department, setting=services.setting_for(self.department))
+        context.update(department=self.department, setting=department_settings.setting_for(self.department))
         return context
 
 
@@ -333,7 +334,7 @@ class DepartmentListView(_SignedIn, FilterView):
             .annotate(n=Count("pk"))
         }
         for department in departments:
-            department.setting = services.setting_for(department)
+            department.setting = department_settings.setting_for(department)
             department.closed_months = closed.get(department.pk, 0)
         return context
 
@@ -343,7 +344,7 @@ class DepartmentSettingView(_DepartmentMixin, FormView):
     template_name = "rotation/programmes/department_setting_form.html"
 
     def get_initial(self):
-        setting = services.setting_for(self.department)
+        setting = department_settings.setting_for(self.department)
         return {
             "capacity": setting.capacity,
             "minimum": setting.minimum,
@@ -352,7 +353,7 @@ class DepartmentSettingView(_DepartmentMixin, FormView):
 
     def form_valid(self, form):
         try:
-            services.department_setting_save(
+            department_settings.department_setting_save(
                 department=self.department, acting_user=self.request.user, **form.cleaned_data
             )
         except ValidationError as exc:
@@ -378,7 +379,7 @@ class DepartmentMonthsView(_DepartmentMixin, FormView):
         context = super().get_context_data(**kwargs)
         first = month_start(timezone.localdate())
         count = services.CALENDAR_MONTHS
-        values = services.capacities([self.department], first, count)[self.department.pk]
+        values = department_settings.capacities([self.department], first, count)[self.department.pk]
         overrides = {
             row.month: row
             for row in DepartmentMonth.objects.filter(
@@ -394,7 +395,7 @@ class DepartmentMonthsView(_DepartmentMixin, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            count = services.department_months_set(
+            count = department_settings.department_months_set(
                 department=self.department,
                 first=data["first"],
                 last=data["last"],
@@ -418,12 +419,12 @@ class DepartmentSupervisorsView(_DepartmentMixin, FormView):
     template_name = "rotation/programmes/department_supervisors.html"
 
     def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "candidates": services.supervisor_candidates(self.department)}
+        return {**super().get_form_kwargs(), "candidates": department_settings.supervisor_candidates(self.department)}
 
     def get_form(self, form_class=None):
         form = super().get_form(form_class)
         candidates = list(form.fields["user"].queryset)
-        qualified = services.qualified_user_ids([u.pk for u in candidates])
+        qualified = department_settings.qualified_user_ids([u.pk for u in candidates])
         not_qualified = _("not qualified")
         form.fields["user"].label_from_instance = lambda u: " · ".join(
             filter(None, [u.display_name, u.staff_number, "" if u.pk in qualified else f"({not_qualified})"])
@@ -437,8 +438,8 @@ class DepartmentSupervisorsView(_DepartmentMixin, FormView):
             .select_related("user")
             .order_by("-is_active", "user__real_name")
         )
-        qualified = services.qualified_user_ids([r.user_id for r in rows])
-        setting = services.setting_for(self.department)
+        qualified = department_settings.qualified_user_ids([r.user_id for r in rows])
+        setting = department_settings.setting_for(self.department)
         for row in rows:
             row.qualified = row.user_id in qualified
             row.effective_max = row.max_residents or setting.residents_per_supervisor
@@ -451,7 +452,7 @@ class DepartmentSupervisorsView(_DepartmentMixin, FormView):
     def form_valid(self, form):
         user = form.cleaned_data["user"]
         try:
-            _row, qualified = services.supervisor_add(
+            _row, qualified = department_settings.supervisor_add(
                 department=self.department,
                 user=user,
                 max_residents=form.cleaned_data["max_residents"],
@@ -486,7 +487,7 @@ class DepartmentSupervisorUpdateView(_SupervisorRowMixin, View):
     def post(self, request, uuid, pk):
         form = SupervisorRowForm(request.POST, prefix=f"s{pk}")
         if form.is_valid():
-            services.supervisor_update(
+            department_settings.supervisor_update(
                 row=self.row,
                 max_residents=form.cleaned_data["max_residents"],
                 is_active=form.cleaned_data["is_active"],
@@ -501,7 +502,7 @@ class DepartmentSupervisorUpdateView(_SupervisorRowMixin, View):
 
 class DepartmentSupervisorRemoveView(_SupervisorRowMixin, View):
     def post(self, request, uuid, pk):
-        services.supervisor_remove(row=self.row, acting_user=request.user)
+        department_settings.supervisor_remove(row=self.row, acting_user=request.user)
         messages.success(request, _("%(name)s is no longer available for supervision here.") % {"name": self.row.user})
         return redirect("rotation:department_supervisors", uuid=uuid)
 
@@ -541,7 +542,7 @@ class PreferenceWindowListView(_SignedIn, FormView):
     def form_valid(self, form):
         data = form.cleaned_data
         try:
-            services.open_window(
+            elective_preferences.open_window(
                 hospital=data["hospital"],
                 base=data["base"],
                 cohort=data["cohort"],
@@ -566,7 +567,7 @@ class PreferenceWindowCloseView(_SignedIn, View):
 
     def post(self, request, uuid):
         try:
-            services.close_window(window=self.window, acting_user=request.user)
+            elective_preferences.close_window(window=self.window, acting_user=request.user)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
@@ -589,9 +590,9 @@ class MyPreferencesView(_SignedIn, TemplateView):
         context = super().get_context_data(**kwargs)
         resident = self.resident
         programme = Programme.objects.filter(base_id=resident.base_id).first()
-        groups = services.elective_groups(resident) if programme else []
-        window = services.window_for(resident)
-        saved = services.preferences_for([resident])[resident.pk]
+        groups = elective_preferences.elective_groups(resident) if programme else []
+        window = elective_preferences.window_for(resident)
+        saved = elective_preferences.preferences_for([resident])[resident.pk]
         submitted = kwargs.get("submitted", {})
         errors = kwargs.get("errors", {})
         for number, group in enumerate(groups, start=1):
@@ -614,17 +615,17 @@ class MyPreferencesView(_SignedIn, TemplateView):
             programme=programme,
             groups=groups,
             window=window,
-            next_window=None if window else services.next_window_for(resident),
+            next_window=None if window else elective_preferences.next_window_for(resident),
         )
         return context
 
     def post(self, request):
-        if services.window_for(self.resident) is None:
+        if elective_preferences.window_for(self.resident) is None:
             messages.error(
                 request, _("Elective preferences are closed: no window is open for you now. Nothing was saved.")
             )
             return redirect("rotation:my_preferences")
-        groups = services.elective_groups(self.resident)
+        groups = elective_preferences.elective_groups(self.resident)
         submitted: dict[int, list[int]] = {}
         errors: dict[int, str] = {}
         for group in groups:
@@ -642,7 +643,9 @@ class MyPreferencesView(_SignedIn, TemplateView):
                 if group.pk in errors:
                     continue
                 try:
-                    services.save_preferences(self.resident, group, submitted[group.pk], acting_user=request.user)
+                    elective_preferences.save_preferences(
+                        self.resident, group, submitted[group.pk], acting_user=request.user
+                    )
                 except ValidationError as exc:
                     errors[group.pk] = " ".join(exc.messages)
             if errors:

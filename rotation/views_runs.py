@@ -18,12 +18,13 @@ from accounts.models import Hospital
 from core.permissions import can, deny, get_visible_or_404, require, visible
 from residents.models import ResidentProfile
 
-from . import explain, runs
+from . import explain
 from .choices import RunScope, RunStatus
 from .forms_runs import GenerateForm, RunGridFilter
 from .grid import grid_from_run, heatmap_from_run
 from .models import ScheduleRun
 from .permissions import grid_residents_q, may_schedule, may_view_grid, office_hospitals
+from .services import runs
 
 STATUS_CLASSES = {
     RunStatus.QUEUED: "text-bg-secondary",

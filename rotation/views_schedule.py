@@ -38,7 +38,7 @@ def _month_from(request) -> datetime.date:
 
 
 def may_change_resident(user, profile: ResidentProfile) -> bool:
-    from .changes import may_change_resident as allowed
+    from .services.changes import may_change_resident as allowed
 
     return allowed(user, profile)
 

@@ -19,11 +19,11 @@ from django.views import View
 from accounts.models import Department
 from core.audit import audit_record
 
-from . import supervision
 from .forms_supervision import AssignSupervisorForm
 from .models import RotationBlock
 from .months import add_months, month_start, parse_month
 from .permissions import managed_departments
+from .services import supervision
 
 
 def _month(value: str | None) -> datetime.date:

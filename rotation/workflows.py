@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import Role
 from approvals.registry import StepSpec, Workflow, register_workflow
 
-from . import changes
+from .services import changes
 
 register_workflow(
     Workflow(

@@ -20,10 +20,10 @@ import rotation.workflows  # noqa: F401  (the lead wires it in RotationConfig.re
 from accounts.choices import Role
 from approvals.models import ApprovalRequest
 from notices.models import Notification
-from rotation import changes
 from rotation.choices import EntryKind, RunStatus
 from rotation.models import DepartmentSetting, RotationBlock, ScheduleChange, ScheduleEntry, ScheduleRun
 from rotation.scheduling.problem import month_index, month_start
+from rotation.services import changes, schedule_moves
 from tests.conftest import _person
 from tests.factories.residents import ResidentProfileFactory
 from tests.permissions import LOGIN, assert_access
@@ -132,7 +132,7 @@ def draft_layout(world, profile) -> list:
 
 
 def block_layout(profile) -> list:
-    months = changes.published_months([profile.pk])[profile.pk]
+    months = schedule_moves.published_months([profile.pk])[profile.pk]
     codes = {d.pk: d.code for d in profile.base.departments.all()}
     return [codes.get(months[month(i)]) for i in range(6)]
 

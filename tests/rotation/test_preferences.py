@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from rotation import programmes as services
 from rotation.choices import RequirementKind
 from rotation.models import ElectivePreference, PreferenceWindow, Programme
+from rotation.services import elective_preferences
 from tests.permissions import LOGIN, assert_access
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -45,22 +45,22 @@ def local(dt) -> str:
 
 # ---------------------------------------------------------------- services
 def test_window_for_matches_hospital_base_and_cohort(org, office, resident_profile, other_profile):
-    assert services.window_for(resident_profile) is None
+    assert elective_preferences.window_for(resident_profile) is None
     make_window(org, office, base=org.surgery)
     make_window(org, office, cohort=2024)
     make_window(org, office, hours_from=-48, hours_to=-24)  # closed
     make_window(org, office, hours_from=24, hours_to=48)  # not open yet
-    assert services.window_for(resident_profile) is None
-    assert services.window_for(other_profile) is not None  # 外科, cohort 2024
+    assert elective_preferences.window_for(resident_profile) is None
+    assert elective_preferences.window_for(other_profile) is not None  # 外科, cohort 2024
     mine = make_window(org, office, base=org.internal, cohort=2025)
-    assert services.window_for(resident_profile) == mine
+    assert elective_preferences.window_for(resident_profile) == mine
 
 
 def test_save_preferences_replaces_the_ranking(group, resident_profile, open_window, internal_departments, resident):
     d = internal_departments
-    services.save_preferences(resident_profile, group, [d["NEPH"].pk, d["ENDO"].pk], acting_user=resident)
-    services.save_preferences(resident_profile, group, [d["ENDO"].pk], acting_user=resident)
-    assert services.preferences_for([resident_profile]) == {resident_profile.pk: {group.pk: [d["ENDO"].pk]}}
+    elective_preferences.save_preferences(resident_profile, group, [d["NEPH"].pk, d["ENDO"].pk], acting_user=resident)
+    elective_preferences.save_preferences(resident_profile, group, [d["ENDO"].pk], acting_user=resident)
+    assert elective_preferences.preferences_for([resident_profile]) == {resident_profile.pk: {group.pk: [d["ENDO"].pk]}}
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_save_preferences_replaces_the_ranking(group, resident_profile, open_win
 def test_save_preferences_refuses_bad_rankings(group, resident_profile, open_window, internal_departments, resident,
                                                ranking, message):  # fmt: skip
     with pytest.raises(ValidationError, match=message):
-        services.save_preferences(
+        elective_preferences.save_preferences(
             resident_profile, group, [internal_departments[c].pk for c in ranking], acting_user=resident
         )
     assert not ElectivePreference.objects.exists()
@@ -83,13 +83,17 @@ def test_save_preferences_needs_an_open_window_and_a_group_of_ones_own_programme
     group, resident_profile, other_profile, internal_departments, org, office, resident
 ):
     with pytest.raises(ValidationError, match="Elective preferences are closed"):
-        services.save_preferences(resident_profile, group, [internal_departments["NEPH"].pk], acting_user=resident)
+        elective_preferences.save_preferences(
+            resident_profile, group, [internal_departments["NEPH"].pk], acting_user=resident
+        )
     make_window(org, office)
     with pytest.raises(ValidationError, match="not an elective group of your programme"):
-        services.save_preferences(other_profile, group, [internal_departments["NEPH"].pk], acting_user=resident)
+        elective_preferences.save_preferences(
+            other_profile, group, [internal_departments["NEPH"].pk], acting_user=resident
+        )
     mandatory = group.programme.requirements.filter(kind=RequirementKind.MANDATORY).first()
     with pytest.raises(ValidationError, match="not an elective group of your programme"):
-        services.save_preferences(resident_profile, mandatory, [], acting_user=resident)
+        elective_preferences.save_preferences(resident_profile, mandatory, [], acting_user=resident)
 
 
 def test_preferences_for_reads_everyone_in_one_query(group, resident_profile, other_profile, internal_departments,
@@ -98,7 +102,7 @@ def test_preferences_for_reads_everyone_in_one_query(group, resident_profile, ot
     ElectivePreference.objects.create(resident=resident_profile, requirement=group, department=d["ENDO"], rank=2)
     ElectivePreference.objects.create(resident=resident_profile, requirement=group, department=d["NEPH"], rank=1)
     with django_assert_num_queries(1):
-        result = services.preferences_for([resident_profile, other_profile.pk])
+        result = elective_preferences.preferences_for([resident_profile, other_profile.pk])
     assert result == {resident_profile.pk: {group.pk: [d["NEPH"].pk, d["ENDO"].pk]}, other_profile.pk: {}}
 
 
@@ -183,7 +187,9 @@ def test_a_resident_ranks_the_options_while_the_window_is_open(
     response = client.post(url, {f"g{group.pk}-1": d["ENDO"].pk, f"g{group.pk}-2": d["NEPH"].pk}, follow=True)
 
     assert "Your elective preferences were saved." in response.content.decode()
-    assert services.preferences_for([resident_profile])[resident_profile.pk] == {group.pk: [d["ENDO"].pk, d["NEPH"].pk]}
+    assert elective_preferences.preferences_for([resident_profile])[resident_profile.pk] == {
+        group.pk: [d["ENDO"].pk, d["NEPH"].pk]
+    }
     assert any(e["action"] == "rotation.preferences_save" for e in audit_events)
 
 

@@ -7,14 +7,14 @@ import pytest
 
 from residents.models import ResidentProfile
 from rotation.models import DepartmentMonth, ElectivePreference, ScheduleRun
-from rotation.problems import (
+from rotation.scheduling.problem import FREE, LEAVE, month_index
+from rotation.services.problems import (
     build_problem,
     entries_from_schedule,
     pins,
     schedule_from_blocks,
     schedule_from_entries,
 )
-from rotation.scheduling.problem import FREE, LEAVE, month_index
 from tests.factories.residents import ResidentProfileFactory, RotationBlockFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]

@@ -7,9 +7,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Department
-from rotation import programmes as services
 from rotation.choices import RequirementKind
 from rotation.models import DepartmentMonth, DepartmentSetting, Programme, ProgrammeRequirement
+from rotation.services import department_settings
+from rotation.services import programmes as services
 from tests.factories.accounts import DepartmentFactory, HospitalFactory, SpecialtyBaseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -210,7 +211,7 @@ def test_capacities_combine_settings_months_and_the_default(internal_departments
     DepartmentMonth.objects.create(department=resp, month=date(2027, 1, 1), minimum=1)
 
     with django_assert_num_queries(2):
-        result = services.capacities([card, resp, bare], date(2027, 1, 15), 3)
+        result = department_settings.capacities([card, resp, bare], date(2027, 1, 15), 3)
 
     assert result[card.pk] == [(4, 0, False), (0, 0, True), (6, 0, False)]
     assert result[resp.pk] == [(4, 1, False), (4, 0, False), (4, 0, False)]
@@ -220,8 +221,11 @@ def test_capacities_combine_settings_months_and_the_default(internal_departments
 def test_department_capacity_answers_for_the_months_asked(internal_departments):
     card = internal_departments["CARD"]
     DepartmentMonth.objects.create(department=card, month=date(2027, 6, 1), capacity=2)
-    assert services.department_capacity(card, [date(2027, 6, 1), date(2027, 1, 1)]) == [(2, 0, False), (4, 0, False)]
-    assert services.department_capacity(card, []) == []
+    assert department_settings.department_capacity(card, [date(2027, 6, 1), date(2027, 1, 1)]) == [
+        (2, 0, False),
+        (4, 0, False),
+    ]
+    assert department_settings.department_capacity(card, []) == []
 
 
 def test_every_default_programme_adds_up_in_the_demo_organisation(db):

@@ -166,7 +166,7 @@ def test_the_office_creates_an_empty_programme_then_adds_requirements(login, off
 
 
 def services_check(programme):
-    from rotation.programmes import check_programme
+    from rotation.services.programmes import check_programme
 
     return check_programme(programme)
 

@@ -4,11 +4,11 @@ import datetime
 
 import pytest
 
-from rotation import runs
 from rotation.choices import EntryKind, RunScope, RunStatus
 from rotation.models import ScheduleEntry
-from rotation.problems import pins, validate_entries
 from rotation.scheduling.problem import LEAVE, month_index
+from rotation.services import runs
+from rotation.services.problems import pins, validate_entries
 from tests.factories.residents import ResidentProfileFactory
 
 pytestmark = pytest.mark.django_db

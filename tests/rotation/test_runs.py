@@ -8,10 +8,10 @@ from django.urls import reverse
 
 from notices.models import Notification
 from residents.models import ResidentProfile
-from rotation import runs
 from rotation.models import DepartmentMonth, DepartmentSetting, RotationBlock, ScheduleRun
-from rotation.problems import validate_entries
 from rotation.scheduling import solver
+from rotation.services import runs
+from rotation.services.problems import validate_entries
 from tests.factories.residents import ResidentProfileFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]

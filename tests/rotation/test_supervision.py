@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from faculty.models import FacultyProfile, SupervisorQualification
 from notices.models import Notification
-from rotation import supervision
 from rotation.models import DepartmentSetting, DepartmentSupervisor, RotationBlock
+from rotation.services import supervision
 from tests.factories.accounts import DepartmentFactory, UserFactory
 from tests.factories.residents import ResidentProfileFactory, RotationBlockFactory
 

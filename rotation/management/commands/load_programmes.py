@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.choices import SiteKind
 from accounts.models import Hospital
-from rotation.programmes import load_programmes
+from rotation.services.programmes import load_programmes
 
 
 class Command(BaseCommand):

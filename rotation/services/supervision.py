@@ -28,9 +28,9 @@ from core.audit import audit_record
 from core.pinyin import initials
 from notices.notify import notify
 
-from .models import DepartmentSetting, DepartmentSupervisor, RotationBlock
-from .months import month_end, month_start
-from .permissions import managed_departments, office_hospitals
+from ..models import DepartmentSetting, DepartmentSupervisor, RotationBlock
+from ..months import month_end, month_start
+from ..permissions import managed_departments, office_hospitals
 
 DEFAULT_LIMIT = 3
 EMERGENCY_LIMIT = 2

@@ -14,7 +14,7 @@ Residents without any block are planned from scratch.
 
 Leave: another app adds LEAVE pins through the registry here, e.g. in its AppConfig.ready()::
 
-    from rotation.problems import pins
+    from rotation.services.problems import pins
 
     @pins.register
     def approved_leave(resident_ids, first_month, count):
@@ -40,10 +40,11 @@ from accounts.choices import SiteKind
 from accounts.models import Department, Hospital
 from residents.models import ResidentProfile
 
-from .choices import EntryKind, RequirementKind
-from .models import Programme, RotationBlock, ScheduleEntry, ScheduleRun
-from .scheduling import problem as sp
-from .scheduling.problem import FREE, LEAVE, month_index, month_start
+from ..choices import EntryKind, RequirementKind
+from ..models import Programme, RotationBlock, ScheduleEntry, ScheduleRun
+from ..scheduling import problem as sp
+from ..scheduling.problem import FREE, LEAVE, month_index, month_start
+from . import department_settings, elective_preferences
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def build_problem(
     )
 
     capacity, minimum = _capacities(index, departments, {p.pk for p in kept})
-    preferences = programmes.preferences_for(kept) if kept else {}
+    preferences = elective_preferences.preferences_for(kept) if kept else {}
     leave = pins.collect(index.residents, month_start(first), index.horizon)
 
     problem_departments = [
@@ -265,10 +266,9 @@ def build_problem(
 
 def _capacities(index: Index, departments: list[Department], kept: set[int]) -> tuple[list[list[int]], list[list[int]]]:
     """Capacity and minimum per department and month; closed months and others' residents taken off."""
-    from . import programmes
 
     first = month_start(index.first_month)
-    table = programmes.capacities(departments, first, index.horizon) if departments else {}
+    table = department_settings.capacities(departments, first, index.horizon) if departments else {}
     occupied: dict[int, list[int]] = {d.pk: [0] * index.horizon for d in departments}
     horizon_end = month_start(index.first_month + index.horizon) - timedelta(days=1)
     others = (
@@ -467,7 +467,7 @@ def validate_entries(run: ScheduleRun) -> list:
 
     Built without re-planning pins: after publishing, the run's own blocks would pin it.
     """
-    from .scheduling import metrics
+    from ..scheduling import metrics
 
     problem, _index, schedule = problem_for_run(run)
     return metrics.validate(problem, schedule)

@@ -30,11 +30,11 @@ from accounts.models import Department, Hospital, RoleAssignment, SpecialtyBase,
 from core.audit import audit_record
 from residents.models import ResidentProfile
 
-from . import explain
-from .choices import EntryKind, RunScope, RunStatus
-from .models import RotationBlock, ScheduleEntry, ScheduleRun
+from .. import explain
+from ..choices import EntryKind, RunScope, RunStatus
+from ..models import RotationBlock, ScheduleEntry, ScheduleRun
+from ..scheduling.problem import Problem, Schedule, month_index, month_label, month_start
 from .problems import build_problem, entries_from_schedule, run_residents, schedule_from_blocks
-from .scheduling.problem import Problem, Schedule, month_index, month_label, month_start
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def start_run(
 
 
 def _enqueue(run: ScheduleRun) -> None:
-    from .tasks import GRACE, generate_schedule
+    from ..tasks import GRACE, generate_schedule
 
     if settings.CELERY_TASK_ALWAYS_EAGER and settings.ROTATION_RUNS_IN_THREAD:
         # Embedded mode has no worker: an eager task would hold the request for the whole time
@@ -191,7 +191,7 @@ def execute_run(run_id: int) -> ScheduleRun | None:
 
 
 def _execute(run: ScheduleRun, started: float) -> None:
-    from .scheduling import diagnose, metrics, solver
+    from ..scheduling import diagnose, metrics, solver
 
     residents = run_residents(run)
     replan = RotationBlock.objects.filter(resident__in=residents, run__isnull=False).exists()
@@ -331,7 +331,7 @@ def _preferences(problem: Problem, index, schedule: Schedule) -> tuple[int, int,
 
 def _below_minimum(problem: Problem, index, schedule: Schedule) -> list[dict]:
     """Department-months with fewer residents than their minimum, over the months someone could come."""
-    from .scheduling import metrics
+    from ..scheduling import metrics
 
     if not problem.minimum:
         return []
