@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, Hospital, SpecialtyBase
 from residents.models import ResidentProfile
 
-from .choices import EntryKind, RequirementKind, RunScope, RunStatus
+from ..choices import EntryKind, RequirementKind, RunScope, RunStatus
 
 
 class RotationBlock(models.Model):
