@@ -104,6 +104,42 @@ class ScheduleRunPolicy(permissions.Policy):
         return {"view": True, "publish": is_office, "discard": is_office, "edit": is_office}.get(action, False)
 
 
+def block_q(user, prefix: str = "") -> Q:
+    """Blocks a user sees: their own, those they supervise, their department's, their base's, the office's.
+
+    `prefix` applies the same rule to objects hanging off a block ("block__" for caseload, leave...).
+    """
+    scope = user.scope
+    bases = scope.bases(*BASE_MANAGERS)
+    rules = {
+        "resident__user_id": user.pk,
+        "supervisor_id": user.pk,
+        "department_id__in": scope.departments(*DEPARTMENT_MANAGERS, Role.ATTENDANCE_CLERK),
+        "resident__base_id__in": bases,
+        "department__base_id__in": bases,
+        "resident__base__hospital_id__in": office_hospitals(user),
+    }
+    q = Q(pk__in=[])
+    for lookup, value in rules.items():
+        q |= Q(**{prefix + lookup: value})
+    return q
+
+
+def block_roles(user, block: RotationBlock) -> dict[str, bool]:
+    """What a user is to a block: the rotation-in-practice policies decide their actions from this."""
+    scope = user.scope
+    return {
+        "self": block.resident.user_id == user.pk,
+        "supervisor": block.supervisor_id == user.pk,
+        "secretary": block.department_id in scope.departments(Role.TEACHING_SECRETARY),
+        "head": block.department_id in scope.departments(Role.DEPARTMENT_HEAD),
+        "clerk": block.department_id in scope.departments(Role.ATTENDANCE_CLERK),
+        "base": scope.acts_for_base(block.resident.base_id, *BASE_MANAGERS)
+        or scope.acts_for_base(block.department.base_id, *BASE_MANAGERS),
+        "office": block.resident.base.hospital_id in office_hospitals(user),
+    }
+
+
 @permissions.register
 class RotationBlockPolicy(permissions.Policy):
     """Blocks: the resident, their supervisor, the department, the base and the office.
@@ -115,13 +151,7 @@ class RotationBlockPolicy(permissions.Policy):
     model = RotationBlock
 
     def scope(self, user, queryset: QuerySet) -> QuerySet:
-        scope = user.scope
-        q = Q(resident__user_id=user.pk) | Q(supervisor_id=user.pk)
-        q |= Q(department_id__in=scope.departments(*DEPARTMENT_MANAGERS, Role.ATTENDANCE_CLERK))
-        bases = scope.bases(*BASE_MANAGERS)
-        q |= Q(resident__base_id__in=bases) | Q(department__base_id__in=bases)
-        q |= Q(resident__base__hospital_id__in=office_hospitals(user))
-        return queryset.filter(q)
+        return queryset.filter(block_q(user))
 
     def allows(self, user, action: str, obj: RotationBlock) -> bool:
         scope = user.scope
@@ -148,3 +178,6 @@ class ScheduleChangePolicy(permissions.Policy):
 
     def allows(self, user, action: str, obj: ScheduleChange) -> bool:
         return action == "view"
+
+
+from . import permissions_practice  # noqa: E402, F401  (the policies of rotation in practice register themselves)
