@@ -8,3 +8,5 @@ class RotationConfig(AppConfig):
 
     def ready(self) -> None:
         from . import access, demo, navigation, timeline, workflows  # noqa: F401
+        from . import demo_attendance, nav_attendance, workflows_attendance  # noqa: F401
+        from . import demo_leave, nav_leave, workflows_leave  # noqa: F401
