@@ -3,7 +3,7 @@ from django.db.models import Q, QuerySet
 from core import permissions
 
 from .models import ApprovalRequest
-from .services import may_decide
+from .services import may_decide, may_withdraw
 
 
 @permissions.register
@@ -23,6 +23,8 @@ class ApprovalRequestPolicy(permissions.Policy):
             return True
         if action == "decide":
             return may_decide(user, obj)
-        if action in ("withdraw", "resubmit"):
+        if action == "withdraw":
+            return may_withdraw(user, obj)
+        if action == "resubmit":
             return obj.submitter_id == user.pk
         return False

@@ -33,6 +33,10 @@ class Workflow:
     on_rejected: Hook | None = None
     on_returned: Hook | None = None
     on_withdrawn: Hook | None = None
+    #: the submitter sent a returned request again
+    on_resubmitted: Hook | None = None
+    #: leave-style requests: once any approver has agreed, the submitter can no longer withdraw
+    withdraw_until_first_decision: bool = False
     #: a template fragment shown on the request page, receiving `request_obj` and `target`
     detail_template: str = ""
     extra: dict = field(default_factory=dict)

@@ -213,10 +213,21 @@ def approval_decide(
 
 
 @transaction.atomic
+def may_withdraw(user: User, request: ApprovalRequest) -> bool:
+    """The submitter, while the request is open (and, where the workflow says so, before anyone agreed)."""
+    if user.pk != request.submitter_id or request.status not in (RequestStatus.PENDING, RequestStatus.RETURNED):
+        return False
+    if registry.get_workflow(request.workflow).withdraw_until_first_decision:
+        return not request.actions.filter(kind=ActionKind.APPROVE).exists()
+    return True
+
+
 def approval_withdraw(*, request: ApprovalRequest, acting_user: User, comment: str = "") -> ApprovalRequest:
     """The submitter takes back a request still in review or returned to them."""
     if acting_user.pk != request.submitter_id:
         raise PermissionDenied
+    if not may_withdraw(acting_user, request):
+        raise ApprovalConflict(_("An approver has already agreed; this request can no longer be withdrawn."))
     won = ApprovalRequest.objects.filter(
         pk=request.pk, version=request.version, status__in=[RequestStatus.PENDING, RequestStatus.RETURNED]
     ).update(version=F("version") + 1)
@@ -252,6 +263,9 @@ def approval_resubmit(
         _finish(request, RequestStatus.APPROVED, acting_user)
     else:
         request.save()
+        callback = registry.get_workflow(request.workflow).on_resubmitted
+        if callback is not None:
+            callback(request=request, acting_user=acting_user)
     refresh_approvers(request)
     return request
 

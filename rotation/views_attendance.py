@@ -114,7 +114,6 @@ class AttendanceOpenView(_SignedIn, View):
 class _ReportMixin(_SignedIn):
     def report(self, request, uuid, action: str = "view") -> AttendanceReport:
         report = get_visible_or_404(request.user, _reports(request.user), uuid=uuid)
-        report = attendance.sync_status(report)
         if action != "view":
             require(request.user, action, report)
         return report

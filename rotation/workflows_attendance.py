@@ -23,6 +23,7 @@ register_workflow(
         on_rejected=attendance.on_report_rejected,
         on_returned=attendance.on_report_returned,
         on_withdrawn=attendance.on_report_withdrawn,
+        on_resubmitted=attendance.on_report_resubmitted,
         detail_template="rotation/attendance/approval_detail.html",
     )
 )

@@ -35,6 +35,8 @@ register_workflow(
         on_rejected=leave.on_leave_rejected,
         on_returned=leave.on_leave_returned,
         on_withdrawn=leave.on_leave_withdrawn,
+        on_resubmitted=leave.on_leave_resubmitted,
+        withdraw_until_first_decision=True,
         detail_template="rotation/leave/approval_detail.html",
     )
 )

@@ -234,29 +234,20 @@ def last_return_comment(report: AttendanceReport) -> str:
     return action.comment if action else ""
 
 
-def sync_status(report: AttendanceReport) -> AttendanceReport:
-    """A returned report resubmitted from the approvals page (not through this app) is pending again.
-
-    The engine has no resubmit hook; this puts the report in step before anyone reads or edits it.
-    """
-    if report.status != ReportStatus.RETURNED:
-        return report
-    request = approval_request_for(report)
-    if request is not None and request.status == RequestStatus.PENDING:
-        with transaction.atomic():
-            updated = AttendanceReport.objects.filter(pk=report.pk, status=ReportStatus.RETURNED).update(
-                status=ReportStatus.PENDING, submitted_at=timezone.now()
-            )
-            if updated:
-                audit_record(
-                    action="rotation.attendance.submit",
-                    target=report,
-                    acting_user=request.submitter,
-                    changes={"status": [ReportStatus.RETURNED, ReportStatus.PENDING]},
-                    via="approvals",
-                )
-        report.refresh_from_db()
-    return report
+def on_report_resubmitted(*, request, acting_user) -> None:
+    """A returned report sent again from the approvals page is waiting for approval once more."""
+    with transaction.atomic():
+        report = AttendanceReport.objects.filter(pk=request.target_id, status=ReportStatus.RETURNED).first()
+        if report is None:
+            return
+        AttendanceReport.objects.filter(pk=report.pk).update(status=ReportStatus.PENDING, submitted_at=timezone.now())
+        audit_record(
+            action="rotation.attendance.submit",
+            target=report,
+            acting_user=acting_user,
+            changes={"status": [ReportStatus.RETURNED, ReportStatus.PENDING]},
+            via="approvals",
+        )
 
 
 # ---------------------------------------------------------------- services

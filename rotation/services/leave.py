@@ -612,7 +612,7 @@ def _set_status(request: ApprovalRequest, status: str, acting_user: User | None)
         return leave
     before = leave.status
     leave.status = status
-    leave.decided_at = timezone.now() if status != LeaveStatus.RETURNED else None
+    leave.decided_at = None if status in (LeaveStatus.RETURNED, LeaveStatus.PENDING) else timezone.now()
     leave.save(update_fields=["status", "decided_at"])
     audit_record(
         action=f"rotation.leave.{status}",
@@ -683,6 +683,11 @@ def on_leave_withdrawn(*, request: ApprovalRequest, acting_user: User | None) ->
                 _("Your leave request from %(start)s was withdrawn") % {"start": f"{leave.start_date:%Y-%m-%d}"},
                 request,
             )
+
+
+def on_leave_resubmitted(*, request: ApprovalRequest, acting_user: User | None) -> None:
+    """Sent again after a return: pending once more (and blocking overlapping requests again)."""
+    _set_status(request, LeaveStatus.PENDING, acting_user)
 
 
 def block_supervisor(request: ApprovalRequest):

@@ -11,7 +11,8 @@ from django.utils import timezone
 import rotation.workflows_leave  # noqa: F401  (registers the workflow until apps.ready does)
 from approvals.choices import ActionKind, RequestStatus
 from approvals.models import ApprovalAction, ApprovalRequest
-from approvals.services import approval_decide
+from approvals.services import ApprovalConflict, approval_decide, approval_resubmit, approval_withdraw
+from core.permissions import can
 from rotation.choices import LeaveKind, LeaveStatus, MakeupKind
 from rotation.models import LeaveAttachment, LeaveRequest, LeaveSettings, MakeupEntry
 from rotation.scheduling.problem import LEAVE
@@ -264,8 +265,33 @@ def test_withdraw_before_the_first_decision_only(resident_profile, block, approv
     )
     with pytest.raises(ValidationError, match="already agreed"):
         services.leave_request_withdraw(leave=second, acting_user=resident_profile.user)
+    # nor through the approval engine's own page
+    approval = services.approval_request_for(second)
+    assert not can(resident_profile.user, "withdraw", approval)
+    with pytest.raises(ApprovalConflict, match="already agreed"):
+        approval_withdraw(request=approval, acting_user=resident_profile.user)
     second.refresh_from_db()
     assert second.status == LeaveStatus.PENDING
+
+
+def test_a_returned_leave_sent_again_from_the_approvals_page_is_pending_again(resident_profile, block, approvers):
+    start = block.start_date + datetime.timedelta(days=5)
+    leave = submit(resident_profile, start, start)
+    approval = services.approval_request_for(leave)
+    approval = approval_decide(
+        request=approval,
+        decision=ActionKind.RETURN,
+        acting_user=approvers["supervisor"],
+        expected_version=approval.version,
+        comment="请附病假条",
+    )
+    leave.refresh_from_db()
+    assert leave.status == LeaveStatus.RETURNED
+    approval_resubmit(request=approval, acting_user=resident_profile.user)
+    leave.refresh_from_db()
+    assert leave.status == LeaveStatus.PENDING and leave.decided_at is None
+    with pytest.raises(ValidationError):  # pending again: it blocks an overlapping request
+        submit(resident_profile, start, start)
 
 
 def test_report_back_shortens_the_leave_and_the_debt_but_never_extends(
