@@ -285,22 +285,25 @@ def generate_run(hospital: Hospital, office: User, seconds: int, meter: Meter, l
         runs._enqueue = enqueue
     run.time_limit = seconds  # the form's bounds are for people; the bench may go below 10 s
     run.save(update_fields=["time_limit"])
+    for name in ("built", "diagnosed", "solved", "stored", "finished"):
+        meter.marks.pop(name, None)
+    meter.solver_stats = {}
     with instrumented(meter):
         meter.mark(f"{label}:start")
         run = runs.execute_run(run.pk)
         meter.mark(f"{label}:end")
-    if run.status != RunStatus.DRAFT:
-        sys.exit(f"{label}: no draft ({run.status}: {run.message}) {json.dumps(run.explanation, ensure_ascii=False)}")
-    phases = {
-        "read + build problem": meter.span(f"{label}:start", "built"),
-        "diagnose capacities": meter.span("built", "diagnosed"),
-        "solve": meter.span("diagnosed", "solved"),
-        "store entries": meter.span("solved", "stored"),
-        "stats + warnings": meter.span("stored", "finished"),
-        "whole execute_run": meter.span(f"{label}:start", f"{label}:end"),
-    }
+    steps = [
+        ("read + build problem", f"{label}:start", "built"),
+        ("diagnose capacities", "built", "diagnosed"),
+        ("solve", "diagnosed", "solved"),
+        ("store entries", "solved", "stored"),
+        ("stats + warnings", "stored", "finished"),
+        ("whole execute_run", f"{label}:start", f"{label}:end"),
+    ]
+    phases = {name: meter.span(a, b) for name, a, b in steps if a in meter.marks and b in meter.marks}
     figures = {
         "run": run.pk,
+        "status": run.status,
         "phases": phases,
         "solver_elapsed": round(meter.solver_stats.get("elapsed", 0.0), 2),
         "entries": ScheduleEntry.objects.filter(run=run).count(),
@@ -325,6 +328,15 @@ def generate_run(hospital: Hospital, office: User, seconds: int, meter: Meter, l
         },
         "peak_mib": peak_mib(),
     }
+    if run.status != RunStatus.DRAFT:  # what the office would read, and where the solver stopped
+        solver_stats = meter.solver_stats
+        figures["message"] = run.message
+        figures["solver"] = {k: solver_stats.get(k) for k in ("overflow", "changes", "changed_residents", "iterations")}
+        keys = ("department", "months", "over")
+        figures["explanation"] = [
+            {"kind": r.get("kind"), **{k: (r.get("message_params") or {}).get(k) for k in keys}}
+            for r in run.explanation
+        ]
     return run, figures
 
 
@@ -355,8 +367,10 @@ def publish(run: ScheduleRun, office: User, meter: Meter, label: str) -> tuple[S
     }
 
 
-def busiest(hospital: Hospital) -> Department:
-    """The department with the largest capacity (many residents need it: a closure moves many)."""
+def to_close(hospital: Hospital, code: str | None) -> Department:
+    """The department named by --close, else the one with the largest capacity (a closure moves many)."""
+    if code:
+        return Department.objects.get(hospital=hospital, code=code)
     setting = (
         DepartmentSetting.objects.filter(department__hospital=hospital)
         .select_related("department")
@@ -407,6 +421,8 @@ def table(result: dict) -> str:
                 rows = run["entries"]
             elif phase == "stats + warnings":
                 notes = f"{run['warnings']:,} warnings"
+            elif phase == "whole execute_run" and run["status"] != RunStatus.DRAFT:
+                notes = f"no schedule: {run['status']}"
             elif phase == "whole execute_run":
                 notes = (
                     f"{stats['residents']:,} residents, imbalance {stats['imbalance_sum']} "
@@ -423,6 +439,13 @@ def table(result: dict) -> str:
                 p["blocks_created"] + p["notifications"],
                 f"{p['blocks_created']:,} blocks, {p['notifications']:,} notifications",
             )
+    if "compare" not in result:
+        run = result["run2"]
+        lines.append(
+            f"| run 2 found no schedule | | | | | {run['status']}: {run['message']} "
+            f"{json.dumps(run['explanation'], ensure_ascii=False)}; solver {json.dumps(run['solver'])} |"
+        )
+        return "\n".join(lines)
     c = result["compare"]
     row("compare(run 2, run 1)", c, "", f"{c['residents']:,} residents / {c['months']:,} months differ")
     p = result["publish2"]
@@ -440,6 +463,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--residents", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=30, help="the solver's time limit for each run")
+    parser.add_argument("--close", metavar="CODE", help="department to close before run 2 (default: the largest)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     say = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
@@ -452,6 +476,7 @@ def main() -> None:
         "seconds": args.seconds,
         "cpus": os.cpu_count(),
         "today": timezone.localdate().isoformat(),
+        "load_start": round(os.getloadavg()[0], 2),
     }
     code = f"bench_run_{args.residents}"
     first_year = timezone.localdate().year + 1  # the next September intake and the two after it
@@ -480,31 +505,40 @@ def main() -> None:
 
         run1, result["run1"] = generate_run(hospital, office, args.seconds, meter, "run1")
         say(f"run 1: {json.dumps(result['run1'], ensure_ascii=False)}")
+        if run1.status != RunStatus.DRAFT:
+            sys.exit(f"run 1 found no schedule: {run1.message} {json.dumps(run1.explanation, ensure_ascii=False)}")
         run1, result["publish1"] = publish(run1, office, meter, "publish1")
         say(f"publish 1: {json.dumps(result['publish1'])}")
 
-        department = busiest(hospital)
+        department = to_close(hospital, args.close)
         first = month_index(datetime.date(first_year + 2, 3, 1))  # the first two intakes are rotating then
         closed = [month_start(first + k) for k in range(CLOSED_MONTHS)]
         DepartmentMonth.objects.bulk_create(
             [DepartmentMonth(department=department, month=m, closed=True, note="bench: 病区改造") for m in closed]
         )
-        result["closed"] = {"department": department.name, "months": [f"{m:%Y-%m}" for m in closed]}
+        result["closed"] = {
+            "department": department.name,
+            "code": department.code,
+            "capacity": department.rotation_setting.capacity,
+            "months": [f"{m:%Y-%m}" for m in closed],
+        }
         say(f"closed {department.name} for {', '.join(result['closed']['months'])}")
         run2, result["run2"] = generate_run(hospital, office, args.seconds, meter, "run2")
         say(f"run 2: {json.dumps(result['run2'], ensure_ascii=False)}")
 
-        meter.mark("compare:start")
-        comparison = runs.compare(run2, run1)
-        meter.mark("compare:end")
-        result["compare"] = {
-            **meter.span("compare:start", "compare:end"),
-            "residents": len(comparison.residents),
-            "months": comparison.resident_months,
-            "departments": len(comparison.departments),
-        }
-        run2, result["publish2"] = publish(run2, office, meter, "publish2")
+        if run2.status == RunStatus.DRAFT:
+            meter.mark("compare:start")
+            comparison = runs.compare(run2, run1)
+            meter.mark("compare:end")
+            result["compare"] = {
+                **meter.span("compare:start", "compare:end"),
+                "residents": len(comparison.residents),
+                "months": comparison.resident_months,
+                "departments": len(comparison.departments),
+            }
+            run2, result["publish2"] = publish(run2, office, meter, "publish2")
     result["peak_mib"] = peak_mib()
+    result["load_end"] = round(os.getloadavg()[0], 2)
 
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1))
@@ -513,7 +547,8 @@ def main() -> None:
         f"\n{args.residents:,} residents in 5 bases, {result['departments']} departments, "
         f"{args.seconds} s solver limit per run, {result['database']}, {os.cpu_count()} CPUs; "
         f"closed {department.name} {' and '.join(result['closed']['months'])} before run 2; "
-        f"peak memory {result['peak_mib']:.0f} MiB (after setup {result['peak_mib_setup']:.0f})\n"
+        f"peak memory {result['peak_mib']:.0f} MiB (after setup {result['peak_mib_setup']:.0f}); "
+        f"load average {result['load_start']} at the start, {result['load_end']} at the end\n"
     )
     print(table(result))
 

@@ -5,10 +5,15 @@ from django.contrib import admin
 from core.admin import RoleAdminMixin
 
 from .models import (
+    CaseloadStandard,
     DepartmentMonth,
     DepartmentSetting,
     DepartmentSupervisor,
     ElectivePreference,
+    EntryEducationTopic,
+    ExitForm,
+    LeaveSettings,
+    MakeupTask,
     PreferenceWindow,
     Programme,
     ProgrammeRequirement,
@@ -113,3 +118,45 @@ class ScheduleChangeAdmin(RoleAdminMixin, admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = ["uuid", "created_at", "applied_at"]
     raw_id_fields = ["run", "requested_by", "residents"]
+
+
+# --- rotation in practice: the rules a hospital tunes ------------------------------------------------
+
+
+@admin.register(CaseloadStandard)
+class CaseloadStandardAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["department", "kind", "name", "minimum", "standard_months", "is_active"]
+    list_filter = ["kind", "is_active", "department__base"]
+    search_fields = ["name", "department__name"]
+    autocomplete_fields = ["department"]
+    list_select_related = ["department"]
+
+
+@admin.register(EntryEducationTopic)
+class EntryEducationTopicAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "department", "position", "is_active"]
+    list_filter = ["is_active", "hospital"]
+    search_fields = ["title", "department__name"]
+    autocomplete_fields = ["department"]
+
+
+@admin.register(ExitForm)
+class ExitFormAdmin(RoleAdminMixin, admin.ModelAdmin):
+    """Items are JSON: [{"key", "label", "section": "daily" | "exam", "points"}], points adding up to 100."""
+
+    list_display = ["name", "department", "pass_mark", "quota_gate", "require_evaluation"]
+    list_filter = ["hospital", "require_evaluation"]
+    autocomplete_fields = ["department"]
+
+
+@admin.register(LeaveSettings)
+class LeaveSettingsAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["hospital", "block_fail_ratio", "makeup_over_days", "annual_leave_days"]
+
+
+@admin.register(MakeupTask)
+class MakeupTaskAdmin(RoleAdminMixin, admin.ModelAdmin):
+    list_display = ["resident", "review", "due_date", "done_at"]
+    list_filter = ["done_at"]
+    search_fields = ["resident__user__real_name", "reason"]
+    raw_id_fields = ["resident", "review"]

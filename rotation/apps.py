@@ -7,6 +7,22 @@ class RotationConfig(AppConfig):
     verbose_name = _("Rotation")
 
     def ready(self) -> None:
-        from . import access, demo, navigation, timeline, workflows  # noqa: F401
-        from . import demo_attendance, nav_attendance, workflows_attendance  # noqa: F401
-        from . import demo_leave, nav_leave, workflows_leave  # noqa: F401
+        # registries: access, timeline, approval workflows, nav and home panels, demo seeders, beat tasks
+        from . import (  # noqa: F401
+            access,
+            demo,
+            demo_attendance,
+            demo_blocks,
+            demo_caseload,
+            demo_leave,
+            nav_attendance,
+            nav_blocks,
+            nav_caseload,
+            nav_leave,
+            navigation,
+            tasks_caseload,
+            timeline,
+            workflows,
+            workflows_attendance,
+            workflows_leave,
+        )

@@ -113,6 +113,7 @@ def block_q(user, prefix: str = "") -> Q:
     bases = scope.bases(*BASE_MANAGERS)
     rules = {
         "resident__user_id": user.pk,
+        "resident__mentor_id": user.pk,  # the responsible mentor follows the whole training
         "supervisor_id": user.pk,
         "department_id__in": scope.departments(*DEPARTMENT_MANAGERS, Role.ATTENDANCE_CLERK),
         "resident__base_id__in": bases,

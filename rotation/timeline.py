@@ -51,3 +51,28 @@ def faculty_supervision(profile, viewer):
             kind="supervision",
             icon="person-check",
         )
+
+
+@timeline.register(timeline.RESIDENT, "exit")
+def resident_exits(profile, viewer):
+    """出科 results (passed or failed, with the total), dated when the base closed them."""
+    from .choices import ExitStage
+    from .models import ExitReview
+
+    reviews = ExitReview.objects.filter(
+        block__resident=profile, stage__in=[ExitStage.PASSED, ExitStage.FAILED]
+    ).select_related("block__department")
+    for review in reviews:
+        block = review.block
+        result = _("passed") if review.passed else _("failed")
+        detail = _("%(result)s, total %(total)s") % {"result": result, "total": review.total}
+        if not review.passed and review.review_comment:
+            detail += " · " + review.review_comment[:100]
+        yield timeline.TimelineEntry(
+            when=review.reviewed_at or block.end_date,
+            title=_("Exit from %(department)s") % {"department": block.department.name},
+            detail=detail,
+            kind="exit",
+            icon="check2-circle" if review.passed else "x-circle",
+            url=reverse("rotation:blocks_block", args=[block.uuid]),
+        )

@@ -27,6 +27,7 @@ from .grid import Heatmap, grid_from_blocks, heatmap_from_blocks
 from .models import RotationBlock
 from .months import add_months, month_end, month_start, parse_month
 from .permissions import may_manage_department, may_view_grid
+from .services import entry_education
 
 
 def _month_from(request) -> datetime.date:
@@ -141,6 +142,9 @@ class DepartmentView(LoginRequiredMixin, View):
                 "linkable": linkable,
                 "departments": [(d, _department_url(d, view.month)) for d in others],
                 "may_assign": may_manage_department(request.user, department),
+                "entry_rate": entry_education.completion_rate(
+                    department, add_months(view.month, -11), month_end(view.month)
+                ),
                 **_month_nav(view.month),
             },
         )

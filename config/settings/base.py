@@ -209,6 +209,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 3600},
     },
+    "caseload-low-quotas": {
+        "task": "rotation.tasks_caseload.warn_low_quotas",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 3600},
+    },
 }
 
 # --- MongoDB: logs, the audit trail and (when configured) uploaded files in GridFS ---
