@@ -18,6 +18,7 @@ class RotationConfig(AppConfig):
             nav_attendance,
             nav_blocks,
             nav_caseload,
+            nav_department,
             nav_leave,
             navigation,
             tasks_caseload,

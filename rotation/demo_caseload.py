@@ -28,7 +28,7 @@ from residents.choices import TrainingStatus
 
 from .choices import CaseloadKind, CaseSource, EntryStatus, ProcedureRole
 from .models import CaseloadEntry, CaseloadStandard, RotationBlock
-from .services.caseload import block_months, load_caseload_standards, required_for
+from .services.caseload_progress import block_months, load_caseload_standards, required_for
 
 PERSONA_RESIDENT = "resident"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -13,7 +13,7 @@ from accounts.models import Department
 from core.uploads import validate_upload
 
 from .choices import CaseloadKind, CaseSource
-from .services import caseload
+from .services import caseload, caseload_progress
 from .services.caseload import ATTACHMENT_EXTENSIONS, ATTACHMENT_MAX_BYTES, MAX_ATTACHMENTS, MAX_COUNT
 
 #: Every field a kind may carry on the full form, in order.
@@ -148,7 +148,7 @@ class EntryForm(forms.Form):
             keep.add("day")
         if with_files and not quick:
             keep.add("attachments")
-        standards = caseload.standards_of(department, kind) if department is not None else None
+        standards = caseload_progress.standards_of(department, kind) if department is not None else None
         if standards is None or not standards.exists():
             keep.discard("standard")
         else:

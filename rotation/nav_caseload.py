@@ -15,7 +15,7 @@ from core.navigation import NavItem, register
 
 from .choices import EntryStatus
 from .models import CaseloadEntry, RotationBlock
-from .services import caseload
+from .services import caseload, caseload_progress
 
 DECIDERS = (Role.SUPERVISOR, Role.DEPARTMENT_HEAD)
 
@@ -39,7 +39,7 @@ def resident_panel(request) -> dict:
     counts = _status_counts(request.user)
     return {
         "block": block,
-        "progress": caseload.progress(block) if block else None,
+        "progress": caseload_progress.progress(block) if block else None,
         "today_count": CaseloadEntry.objects.filter(resident__user=request.user, day=today).count(),
         "drafts": counts.get(EntryStatus.DRAFT, 0),
         "returned": counts.get(EntryStatus.RETURNED, 0),
@@ -63,12 +63,21 @@ def supervisor_panel(request) -> dict:
         .select_related("resident__user", "department")
         .order_by("end_date", "pk")[:10]
     )
-    progress = caseload.progress_for(blocks)
+    progress = caseload_progress.progress_for(blocks)
     return {
         "waiting": caseload.waiting_count(request.user),
         "rows": [{"block": b, "progress": progress[b.pk]} for b in blocks],
     }
 
+
+#: who follows residents' quotas without deciding entries (supervisors reach it from their approvals)
+PROGRESS_VIEWERS = (
+    Role.TEACHING_SECRETARY,
+    Role.DEPARTMENT_HEAD,
+    Role.BASE_DIRECTOR,
+    Role.BASE_SECRETARY,
+    Role.TRAINING_OFFICE,
+)
 
 register(
     NavItem(
@@ -84,6 +93,15 @@ register(
         order=40,
         allowed=_decides,
         badge=caseload.waiting_count,
+    )
+)
+register(
+    NavItem(
+        label=_("Caseload progress"),
+        url_name="rotation:caseload_blocks",
+        icon="bar-chart-steps",
+        order=41,
+        allowed=lambda u: bool(u.is_authenticated) and u.scope.has_role(*PROGRESS_VIEWERS),
     )
 )
 register_panel(

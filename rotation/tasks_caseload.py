@@ -8,6 +8,6 @@ from celery import shared_task
 @shared_task(name="rotation.tasks_caseload.warn_low_quotas", ignore_result=True, soft_time_limit=300, time_limit=330)
 def warn_low_quotas() -> int:
     """Once a day (beat): notify resident and supervisor of blocks ending within 14 days below 80 %; once per block."""
-    from .services.caseload import warn_low_quotas as warn
+    from .services.caseload_progress import warn_low_quotas as warn
 
     return warn()

@@ -33,7 +33,7 @@ from .choices import CaseloadKind, EntryStatus
 from .forms_caseload import CorrectionForm, EntryForm, ReturnForm
 from .models import CaseloadEntry, RotationBlock
 from .permissions import BASE_MANAGERS
-from .services import caseload
+from .services import caseload, caseload_progress
 from .services.caseload import mask_initials, mask_record_number
 
 #: Who opens the inbox of entries waiting for approval.
@@ -153,7 +153,7 @@ class MyCaseloadView(LoginRequiredMixin, View):
                 CaseloadEntry.objects.filter(block=block).values_list("status").annotate(n=Count("pk")).order_by()
             )
             context.update(
-                progress=caseload.progress(block),
+                progress=caseload_progress.progress(block),
                 page_obj=page,
                 entries=_rows(page.object_list),
                 is_paginated=page.has_other_pages(),
@@ -594,7 +594,7 @@ class BlockListView(LoginRequiredMixin, View):
         if request.GET.get("mine") == "1":
             blocks = blocks.filter(supervisor=user)
         page = Paginator(blocks, 30).get_page(request.GET.get("page"))
-        progress = caseload.progress_for(list(page.object_list))
+        progress = caseload_progress.progress_for(list(page.object_list))
         rows = [{"block": b, "progress": progress[b.pk]} for b in page.object_list]
         context = {
             "rows": rows,
@@ -618,7 +618,7 @@ class BlockView(LoginRequiredMixin, View):
         page = Paginator(entries, 50).get_page(request.GET.get("page"))
         context = {
             "rblock": block,  # not "block": inside {% block %} that name is the template block
-            "progress": caseload.progress(block),
+            "progress": caseload_progress.progress(block),
             "entries": _rows(page.object_list),
             "page_obj": page,
             "is_paginated": page.has_other_pages(),

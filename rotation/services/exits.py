@@ -15,7 +15,7 @@ Stages (ExitReview.stage):
    review that would pass). A failed exit opens a MakeupTask and tells the resident and the office.
 
 Automatic fail rules (each with its reason, shown before and after the assessment):
-- caseload: the lowest completion of 病种/病例/操作 (rotation.services.caseload.progress) below the
+- caseload: the lowest completion of 病种/病例/操作 (rotation.services.caseload_progress.progress) below the
   form's quota_gate (80 %); not applicable when the department has no quotas;
 - leave over the hospital's share of the block (rotation.services.leave.block_leave_exceeds, 1/3);
 - a serious disciplinary record: ConductRecord has no severity, so an *open* (is_closed=False)
@@ -199,8 +199,8 @@ class Rule:
 
 
 def _caseload_completion(block: RotationBlock) -> dict[str, float] | None:
-    """Completion per kind (病种, 病例, 操作 with 手术) from rotation.services.caseload; None = no quotas."""
-    from .caseload import progress
+    """Completion per kind (病种, 病例, 操作 with 手术) from rotation.services.caseload_progress; None = no quotas."""
+    from .caseload_progress import progress
 
     result = progress(block)
     if not result.has_standards:

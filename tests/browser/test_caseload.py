@@ -10,7 +10,7 @@ from django.utils import timezone
 import rotation.nav_caseload  # noqa: F401  (the home panels, as rotation.apps registers them)
 from rotation.choices import EntryStatus
 from rotation.models import CaseloadEntry
-from rotation.services import caseload
+from rotation.services import caseload_progress
 from tests.browser.test_pages import PHONE
 from tests.factories.residents import RotationBlockFactory
 from tests.residents.conftest import mentor, resident_profile  # noqa: F401  (fixtures)
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def block(org, resident_profile, supervisor):  # noqa: F811
     today = timezone.localdate()
-    caseload.load_caseload_standards(org.hospital)
+    caseload_progress.load_caseload_standards(org.hospital)
     return RotationBlockFactory(
         resident=resident_profile,
         department=org.cardiology,
@@ -83,5 +83,5 @@ def test_quick_entry_on_a_phone_and_the_supervisor_approves_the_day(
     finally:
         phone.close()
     assert set(CaseloadEntry.objects.values_list("status", flat=True)) == {EntryStatus.APPROVED}
-    ecg = next(line for line in caseload.progress(block).lines if line.standard.name.startswith("12导联"))
+    ecg = next(line for line in caseload_progress.progress(block).lines if line.standard.name.startswith("12导联"))
     assert ecg.done == 3

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-import rotation.nav_attendance  # noqa: F401  (menu and home panel, as the app registers them)
+import rotation.nav_attendance  # noqa: F401  (menu, as the app registers it)
+import rotation.nav_department  # noqa: F401  (home panel)
 import rotation.workflows_attendance  # noqa: F401
 from accounts.choices import Role
 from approvals.choices import RequestStatus
@@ -436,20 +437,19 @@ def test_the_menu_and_home_panel(client, personas, clerk, head, report):
     for name in ("resident", "supervisor", "outsider", "auditor"):
         assert "rotation:attendance" not in [i.url_name for i in items_for(personas[name])], name
     client.force_login(head)
-    home = client.get(reverse("core:home"))
-    assert 'data-testid="attendance-panel"' in home.text and "Not opened" in home.text  # this month, not March
+    home = client.get(reverse("core:home"))  # the status is in the department panel (rotation/nav_department.py)
+    assert 'data-testid="department-attendance"' in home.text and "Not opened" in home.text  # this month, not March
     client.force_login(personas["director"])
-    assert 'data-testid="attendance-panel"' not in client.get(reverse("core:home")).text
+    assert 'data-testid="department-attendance"' not in client.get(reverse("core:home")).text
 
 
-def test_the_home_panel_shows_this_months_status(rf, clerk, org, monkeypatch):
-    from rotation import nav_attendance
+def test_the_home_panel_shows_this_months_status(rf, clerk, org):
+    from rotation import nav_department
 
     today = datetime.date(2026, 3, 20)
-    monkeypatch.setattr(nav_attendance.timezone, "localdate", lambda: today)
     AttendanceReport.objects.create(department=org.cardiology, month=MARCH, opened_by=clerk)
     request = rf.get("/")
     request.user = clerk
-    (row,) = nav_attendance.home_attendance(request)["rows"]
-    assert row["report"].status == ReportStatus.OPEN and row["month"] == MARCH
+    (row,) = nav_department.department_home(request, today=today)["rows"]
+    assert row["report"].status == ReportStatus.OPEN
     assert AttendanceLine.objects.count() == 0

@@ -19,7 +19,7 @@ from django.utils import timezone
 from notices.models import Notification
 from rotation.choices import CaseloadKind, CaseSource, EntryStatus, ProcedureRole
 from rotation.models import CaseloadAttachment, CaseloadEntry, CaseloadStandard
-from rotation.services import caseload
+from rotation.services import caseload, caseload_progress
 from tests.factories.residents import RotationBlockFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
@@ -47,7 +47,7 @@ def cardiology_block(org, resident_profile, supervisor):
 
 @pytest.fixture
 def standards(org):
-    caseload.load_caseload_standards(org.hospital)
+    caseload_progress.load_caseload_standards(org.hospital)
     return {s.name: s for s in CaseloadStandard.objects.filter(department=org.cardiology)}
 
 
@@ -89,11 +89,11 @@ def test_the_shipped_quotas_become_the_cardiology_standards(org, standards):
 def test_loading_twice_changes_nothing_and_keeps_the_office_numbers(org, standards):
     standards["高血压"].minimum = 12
     standards["高血压"].save()
-    report = caseload.load_caseload_standards(org.hospital)
+    report = caseload_progress.load_caseload_standards(org.hospital)
     assert report.created == [] and report.updated == []
     assert CaseloadStandard.objects.count() == len(standards)
     assert CaseloadStandard.objects.get(pk=standards["高血压"].pk).minimum == 12
-    report = caseload.load_caseload_standards(org.hospital, replace=True)
+    report = caseload_progress.load_caseload_standards(org.hospital, replace=True)
     assert CaseloadStandard.objects.get(pk=standards["高血压"].pk).minimum == 10
     assert len(report.updated) == 1
 
@@ -121,8 +121,8 @@ def test_whole_calendar_months_count_exactly_and_part_months_by_their_days(org, 
         start_date=datetime.date(2030, 3, 1),
         end_date=datetime.date(2030, 3, 15),
     )
-    assert caseload.block_months(two) == 2
-    assert caseload.block_months(half) == Fraction(15, 31)
+    assert caseload_progress.block_months(two) == 2
+    assert caseload_progress.block_months(half) == Fraction(15, 31)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_whole_calendar_months_count_exactly_and_part_months_by_their_days(org, 
 )
 def test_required_is_pro_rated_and_rounded_up(months, minimum, required):
     standard = CaseloadStandard(minimum=minimum, standard_months=4)
-    assert caseload.required_for(standard, Fraction(months)) == required
+    assert caseload_progress.required_for(standard, Fraction(months)) == required
 
 
 # --- progress ---------------------------------------------------------------------------------
@@ -158,12 +158,12 @@ def test_only_approved_entries_count_and_each_item_is_capped_in_the_kind(
     )
     approve(log(profile, resident, kind=CaseloadKind.LEARNING, day=days_ago(1)), supervisor)
 
-    result = caseload.progress(cardiology_block)
+    result = caseload_progress.progress(cardiology_block)
 
-    months = caseload.block_months(cardiology_block)
+    months = caseload_progress.block_months(cardiology_block)
     lines = {line.standard.name: line for line in result.lines}
     assert lines[ecg.name].done == 40
-    assert lines[ecg.name].required == caseload.required_for(ecg, months)
+    assert lines[ecg.name].required == caseload_progress.required_for(ecg, months)
     assert lines[std(standards, "电复律").name].done == 0
     assert lines["管床病例"].done == 1
     procedure = result.kind(CaseloadKind.PROCEDURE)
@@ -171,14 +171,14 @@ def test_only_approved_entries_count_and_each_item_is_capped_in_the_kind(
     assert procedure.credited == capped
     assert procedure.completion == capped / procedure.required < 1
     assert result.lowest_completion == min(k.completion for k in result.kinds)
-    assert result.learning == 1 == caseload.learning_count(cardiology_block)
+    assert result.learning == 1 == caseload_progress.learning_count(cardiology_block)
 
 
 def test_a_department_without_standards_is_complete(org, resident_profile, supervisor, resident):
     block = RotationBlockFactory(
         resident=resident_profile, department=org.cardiology, start_date=days_ago(5), end_date=TODAY
     )
-    result = caseload.progress(block)
+    result = caseload_progress.progress(block)
     assert not result.has_standards and result.lowest_completion == 1.0
 
 
@@ -291,13 +291,13 @@ def test_a_correction_goes_through_approval_and_then_supersedes_the_old_entry(
     assert new.corrects == old and new.status == EntryStatus.SUBMITTED and new.correction_reason == "漏记了两份"
     with pytest.raises(ValidationError):
         caseload.entry_correct(entry=old, reason="again", acting_user=resident, count=6)
-    line = next(x for x in caseload.progress(cardiology_block).lines if x.standard == ecg)
+    line = next(x for x in caseload_progress.progress(cardiology_block).lines if x.standard == ecg)
     assert line.done == 3  # the old entry counts until the correction is approved
 
     approve(new, supervisor)
     old.refresh_from_db()
     assert old.status == EntryStatus.SUPERSEDED
-    line = next(x for x in caseload.progress(cardiology_block).lines if x.standard == ecg)
+    line = next(x for x in caseload_progress.progress(cardiology_block).lines if x.standard == ecg)
     assert line.done == 5
 
 
@@ -399,16 +399,16 @@ def test_two_weeks_before_the_end_a_low_quota_warns_resident_and_supervisor_once
         start_date=days_ago(100),
         end_date=TODAY + datetime.timedelta(days=10),
     )
-    assert caseload.warn_low_quotas() == 1
+    assert caseload_progress.warn_low_quotas() == 1
     warned = Notification.objects.filter(kind="rotation.caseload_low")
     assert sorted(n.user.username for n in warned) == ["resident", "supervisor"]
     assert str(block.uuid) in warned.first().url
-    assert caseload.warn_low_quotas() == 0
+    assert caseload_progress.warn_low_quotas() == 0
     assert warned.count() == 2
 
 
 def test_no_warning_for_a_block_far_from_its_end(cardiology_block, standards):
-    assert caseload.warn_low_quotas() == 0
+    assert caseload_progress.warn_low_quotas() == 0
 
 
 def test_the_celery_task_runs_the_warning(cardiology_block, standards):

@@ -11,7 +11,7 @@ from django.urls import reverse
 import rotation.nav_caseload  # noqa: F401  (registers the nav items and home panels, as rotation.apps will)
 from rotation.choices import CaseloadKind, EntryStatus
 from rotation.models import CaseloadAttachment, CaseloadEntry
-from rotation.services import caseload
+from rotation.services import caseload, caseload_progress
 from tests.factories.residents import RotationBlockFactory
 from tests.permissions import LOGIN, assert_access
 from tests.rotation import test_caseload_services as _services
@@ -170,7 +170,7 @@ def test_a_resident_logs_a_week_and_the_supervisor_bulk_approves_it(
              "source": "ward", "is_main": "on"},
         )  # fmt: skip
     assert CaseloadEntry.objects.filter(status=EntryStatus.SUBMITTED).count() == 14
-    before = caseload.progress(cardiology_block)
+    before = caseload_progress.progress(cardiology_block)
     assert next(x for x in before.lines if x.standard == ecg).done == 0
 
     client = login(supervisor)
@@ -190,7 +190,7 @@ def test_a_resident_logs_a_week_and_the_supervisor_bulk_approves_it(
     assert f"{14 - 2 * len(in_week)} entries approved." in texts(response) or len(in_week) == 7
     assert CaseloadEntry.objects.filter(status=EntryStatus.APPROVED).count() == 14
 
-    after = caseload.progress(cardiology_block)
+    after = caseload_progress.progress(cardiology_block)
     assert next(x for x in after.lines if x.standard == ecg).done == 21
     assert next(x for x in after.lines if x.standard.name == "管床病例").done == 7
     page = login(resident).get(reverse("rotation:caseload_block", args=[cardiology_block.uuid]))

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.choices import SiteKind
 from accounts.models import Hospital
-from rotation.services.caseload import load_caseload_standards
+from rotation.services.caseload_progress import load_caseload_standards
 
 
 class Command(BaseCommand):
