@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from accounts.models import Hospital, SpecialtyBase
+from core.forms import MultipleFileField
 from core.uploads import validate_upload
 
 from .models import Notice
@@ -24,24 +25,6 @@ class InlineCheckboxes(forms.CheckboxSelectMultiple):
             for option in options:
                 option["attrs"]["class"] = "form-check-input me-1"
         return context
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field; each is checked like a single upload."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"class": "form-control"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(d, initial) for d in data if d]
-        return [single(data, initial)] if data else []
 
 
 class NoticeForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
-from core.uploads import validate_upload
+from core.forms import MultipleFileField
 
 from .choices import CaseloadKind, CaseSource
 from .services import caseload, caseload_progress
@@ -61,28 +61,6 @@ class DateInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input; each checked like a single upload (type by content, 10 MB)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".jpg,.jpeg,.png,.pdf"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        cleaned = [single(f, initial) for f in files if f]
-        if len(cleaned) > MAX_ATTACHMENTS:
-            raise forms.ValidationError(_("At most %(max)s files per entry.") % {"max": MAX_ATTACHMENTS})
-        for upload in cleaned:
-            validate_upload(upload, allowed_extensions=ATTACHMENT_EXTENSIONS, max_bytes=ATTACHMENT_MAX_BYTES)
-        return cleaned
-
-
 class EntryForm(forms.Form):
     """One caseload entry of a given kind: the fields of `FULL_FIELDS` (or `QUICK_FIELDS` with quick=True)."""
 
@@ -128,6 +106,9 @@ class EntryForm(forms.Form):
         label=_("Attachments"),
         required=False,
         help_text=_("JPG, PNG or PDF, at most 10 MB each."),
+        allowed_extensions=ATTACHMENT_EXTENSIONS,
+        max_bytes=ATTACHMENT_MAX_BYTES,
+        max_files=MAX_ATTACHMENTS,
     )
 
     def __init__(

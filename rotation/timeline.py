@@ -3,6 +3,7 @@
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import timeline
 
@@ -75,4 +76,37 @@ def resident_exits(profile, viewer):
             kind="exit",
             icon="check2-circle" if review.passed else "x-circle",
             url=reverse("rotation:blocks_block", args=[block.uuid]),
+        )
+
+
+@timeline.register(timeline.RESIDENT, "caseload")
+def resident_caseload(profile, viewer):
+    """The 登记手册 of each started block in the archive: approved entries and completion against the quotas."""
+    from django.db.models import Count, Q
+
+    from .choices import EntryStatus
+    from .services.caseload_progress import progress_for
+
+    today = timezone.localdate()
+    blocks = list(
+        RotationBlock.objects.filter(resident=profile, start_date__lte=today)
+        .select_related("department")
+        .annotate(approved=Count("caseload", filter=Q(caseload__status=EntryStatus.APPROVED)))
+        .filter(approved__gt=0)
+    )
+    progress = progress_for(blocks)
+    for block in blocks:
+        detail = ngettext("%(count)s approved entry", "%(count)s approved entries", block.approved) % {
+            "count": block.approved
+        }
+        kinds = [k for k in progress[block.pk].kinds if k.required]
+        if kinds:
+            detail += " · " + "、".join(f"{k.label} {k.percent}%" for k in kinds)
+        yield timeline.TimelineEntry(
+            when=min(block.end_date, today),
+            title=_("Caseload log in %(department)s") % {"department": block.department.name},
+            detail=detail,
+            kind="caseload",
+            icon="journal-medical",
+            url=reverse("rotation:caseload_block", args=[block.uuid]),
         )

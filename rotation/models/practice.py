@@ -173,20 +173,28 @@ class CaseloadEntry(models.Model):
         return f"{self.resident} · {self.day} · {self.name or self.get_kind_display()}"
 
 
-class CaseloadAttachment(models.Model):
-    entry = models.ForeignKey(CaseloadEntry, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(_("file"), upload_to="rotation/caseload/%Y/%m/", max_length=255)
+class Attachment(models.Model):
+    """A stored upload (GridFS), served only through a permission-checked view."""
+
     original_name = models.CharField(_("file name"), max_length=255)
     size = models.PositiveBigIntegerField(_("size"))
     content_type = models.CharField(_("content type"), max_length=128)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("caseload attachment")
-        verbose_name_plural = _("caseload attachments")
+        abstract = True
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class CaseloadAttachment(Attachment):
+    entry = models.ForeignKey(CaseloadEntry, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to="rotation/caseload/%Y/%m/", max_length=255)
+
+    class Meta:
+        verbose_name = _("caseload attachment")
+        verbose_name_plural = _("caseload attachments")
 
 
 # --- leave ------------------------------------------------------------------------------------------
@@ -255,20 +263,13 @@ class LeaveRequest(models.Model):
         return f"{self.resident} · {self.get_kind_display()} · {self.start_date}"
 
 
-class LeaveAttachment(models.Model):
+class LeaveAttachment(Attachment):
     request = models.ForeignKey(LeaveRequest, on_delete=models.CASCADE, related_name="attachments")
     file = models.FileField(_("file"), upload_to="rotation/leave/%Y/%m/", max_length=255)
-    original_name = models.CharField(_("file name"), max_length=255)
-    size = models.PositiveBigIntegerField(_("size"))
-    content_type = models.CharField(_("content type"), max_length=128)
-    uploaded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("leave attachment")
         verbose_name_plural = _("leave attachments")
-
-    def __str__(self) -> str:
-        return self.original_name
 
 
 class MakeupEntry(models.Model):

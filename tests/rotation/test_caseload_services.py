@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from notices.models import Notification
@@ -432,3 +433,20 @@ def test_changing_the_item_changes_the_name(cardiology_block, standards, residen
     caseload.entry_update(entry=entry, version=entry.version, acting_user=resident, standard=standards["高血压"])
     entry.refresh_from_db()
     assert entry.standard == standards["高血压"] and entry.name == "高血压"
+
+
+def test_the_archive_timeline_shows_each_block_s_approved_caseload(
+    org, cardiology_block, standards, resident, supervisor, mentor
+):
+    from core import timeline
+
+    profile = cardiology_block.resident
+    approve(log(profile, resident, standard=std(standards, "12导联"), count=10, day=days_ago(3)), supervisor)
+    log(profile, resident, standard=std(standards, "电复律"), day=days_ago(2))  # waiting: not in the archive
+
+    entries = [e for e in timeline.entries(timeline.RESIDENT, profile, mentor) if e.kind == "caseload"]
+
+    assert len(entries) == 1
+    assert entries[0].title == "Caseload log in 心血管内科"
+    assert entries[0].detail.startswith("1 approved entry ·")
+    assert entries[0].url == reverse("rotation:caseload_block", args=[cardiology_block.uuid])
