@@ -13,6 +13,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("faculty/", include("faculty.urls")),
     path("rotation/", include("rotation.urls")),
+    path("teaching/", include("teaching.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("healthz", healthz, name="healthz"),

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "residents",
     "faculty",
     "rotation",
+    "teaching",
 ]
 
 MIDDLEWARE = [
