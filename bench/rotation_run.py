@@ -298,6 +298,7 @@ def generate_run(hospital: Hospital, office: User, seconds: int, meter: Meter, l
         ("solve", "diagnosed", "solved"),
         ("store entries", "solved", "stored"),
         ("stats + warnings", "stored", "finished"),
+        ("commit + reload the run", "finished", f"{label}:end"),
         ("whole execute_run", f"{label}:start", f"{label}:end"),
     ]
     phases = {name: meter.span(a, b) for name, a, b in steps if a in meter.marks and b in meter.marks}

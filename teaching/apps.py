@@ -7,4 +7,14 @@ class TeachingConfig(AppConfig):
     verbose_name = _("Teaching activities")
 
     def ready(self) -> None:
-        from . import permissions  # noqa: F401
+        # registries: policies, approval workflow, nav and home panels, timelines, demo seeders
+        from . import (  # noqa: F401
+            demo_plans,
+            demo_records,
+            nav_checkin,
+            nav_plans,
+            nav_records,
+            permissions,
+            timeline,
+            workflows,
+        )

@@ -217,6 +217,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# --- teaching: QR check-in (standards.md §10) ---
+TEACHING_QR_ROTATE_SECONDS = env.int("TEACHING_QR_ROTATE_SECONDS", default=10)
+TEACHING_CHECKIN_BEFORE_MINUTES = env.int("TEACHING_CHECKIN_BEFORE_MINUTES", default=10)
+TEACHING_CHECKIN_AFTER_MINUTES = env.int("TEACHING_CHECKIN_AFTER_MINUTES", default=10)
+TEACHING_CHECKOUT_BEFORE_MINUTES = env.int("TEACHING_CHECKOUT_BEFORE_MINUTES", default=10)
+TEACHING_CHECKOUT_AFTER_MINUTES = env.int("TEACHING_CHECKOUT_AFTER_MINUTES", default=10)
+TEACHING_SCAN_HOLD_SECONDS = env.int("TEACHING_SCAN_HOLD_SECONDS", default=300)
+TEACHING_SCAN_RATE_IP = env.int("TEACHING_SCAN_RATE_IP", default=30)
+TEACHING_SCAN_RATE_USER = env.int("TEACHING_SCAN_RATE_USER", default=10)
+TEACHING_SCAN_BURST = env.int("TEACHING_SCAN_BURST", default=5)
+
 # --- MongoDB: logs, the audit trail and (when configured) uploaded files in GridFS ---
 MONGODB_URI = env("MONGODB_URI", default="")
 MONGODB_DATABASE = env("MONGODB_DATABASE", default="zhupei")  # used when the URI names no database

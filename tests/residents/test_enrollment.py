@@ -249,7 +249,7 @@ def test_the_batch_list_needs_a_fixed_number_of_queries(client, office, org, dja
         EnrollmentQuotaFactory(batch=batch, base=org.internal, quota=4)
         ResidentProfileFactory(batch=batch, base=org.internal)
     client.force_login(office)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("residents:batch_list"))
     assert response.context["counts"]["total"] == 6
     assert {(b.enrolled, b.quota_total, b.base_count) for b in response.context["batches"]} == {(1, 4, 1)}

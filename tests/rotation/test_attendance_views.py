@@ -379,9 +379,9 @@ def test_the_lists_do_not_query_per_row(client, org, clerk, office, django_asser
             department=org.cardiology, month=datetime.date(2026, month, 1), acting_user=clerk
         )
     client.force_login(office)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(reverse("rotation:attendance_reports")).status_code == 200
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         assert client.get(reverse("rotation:attendance_statistics")).status_code == 200
 
 
