@@ -170,7 +170,8 @@ def wait_for(port: int, timeout: float = 30.0) -> None:
             if get(port, "/healthz")[0] == 200:
                 return
         except OSError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     raise RuntimeError(f"the server on port {port} did not answer")
 
 
