@@ -39,7 +39,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("ZHUPEI_VAR_DIR", tempfile.mkdtemp(prefix="zhupei-bench-"))
+if "ZHUPEI_VAR_DIR" not in os.environ:  # SQLite in a fresh folder (kept: reuse it by setting the variable)
+    os.environ["ZHUPEI_VAR_DIR"] = tempfile.mkdtemp(prefix="zhupei-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ["DJANGO_DEBUG"] = "false"
 

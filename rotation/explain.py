@@ -169,6 +169,11 @@ def warning_text(warning: Mapping) -> str:
             "department": warning.get("department_name") or "",
             "month": warning.get("month") or "",
         }
+    if kind == "replan_fresh":
+        return _(
+            "The published months could not be kept within today's capacities (months closed or reduced since "
+            "publication), so this draft is a fresh plan: compare it with the published version before publishing."
+        )
     if kind == "overflow":
         return ngettext(
             "%(count)s department-month is over capacity.",

@@ -28,6 +28,8 @@ CONSTRUCT_NODES = 4000  # depth-first nodes per resident before falling back to 
 SCALE = 1000  # CP-SAT: deviations in thousandths
 SMALL = 16  # up to this many residents, CP-SAT models all of them at once, deterministically
 SMALL_MOVES = 30_000  # annealing moves per round on small instances
+MAX_UNFREEZE_ROUNDS = 40  # re-planning: rounds of releasing residents from overflowing months
+RELEASE_ALL_AFTER = 6  # ... after which everyone may move (still penalised for each change)
 
 
 @dataclass
@@ -985,6 +987,9 @@ def _unresolved(problem: Problem, state: _State) -> list[Reason]:
     return reasons
 
 
+REPLAN_SHARE = 0.6  # re-planning gets this share of the time; a fresh plan the rest if it leaves overflow
+
+
 def solve(
     problem: Problem,
     *,
@@ -994,7 +999,43 @@ def solve(
     replan: bool = False,
     workers: int = 2,
 ) -> Result:
-    """The best schedule found within `time_limit` seconds, or why there is none."""
+    """The best schedule found within `time_limit` seconds, or why there is none.
+
+    Re-planning keeps the published months where it can; when that cannot remove every
+    overflow (a big department closed for months after publication), a fresh plan within the
+    remaining time is better than none: the hard constraints come before "few changes".
+    """
+    if not replan:
+        return _solve(problem, time_limit=time_limit, seed=seed, progress=progress, replan=False, workers=workers)
+    began = time.perf_counter()
+    result = _solve(
+        problem, time_limit=time_limit * REPLAN_SHARE, seed=seed, progress=progress, replan=True, workers=workers
+    )
+    if result.feasible or any(r.kind != "unresolved" for r in result.explanation):
+        return result
+    remaining = time_limit - (time.perf_counter() - began)
+    fresh = _solve(problem, time_limit=max(1.0, remaining), seed=seed, progress=progress, replan=False, workers=workers)
+    if not fresh.feasible:
+        return result
+    fresh.stats["replan_fell_back"] = True
+    changed = [
+        sum(1 for i, v in enumerate(months) if res.previous.get(res.start + i, v) != v)
+        for res, months in zip(problem.residents, fresh.schedule, strict=True)
+    ]
+    fresh.stats["changes"] = sum(changed)
+    fresh.stats["changed_residents"] = sum(1 for c in changed if c)
+    return fresh
+
+
+def _solve(
+    problem: Problem,
+    *,
+    time_limit: float,
+    seed: int,
+    progress: Callable[[float, str], None] | None,
+    replan: bool,
+    workers: int,
+) -> Result:
     began = time.perf_counter()
     deadline = began + max(0.05, time_limit)
     rng = random.Random(seed)
@@ -1099,15 +1140,42 @@ def solve(
         report(elapsed() / max(1e-6, deadline - began), "Balancing departments")
 
     def unfreeze() -> None:
-        """Release the residents sitting in overflowing months, one per department-month and round."""
+        """Release residents sitting in overflowing months: as many per department-month as it is over.
+
+        A department closed for a month after publication may be over by a whole cohort; releasing
+        one resident per round would never get there (the bench closed 普通外科 for two months).
+        """
+        H = state.H
         added = set()
         for d, t in state.overflow_cells():
+            over = state.load[d * H + t] - state.cap[d * H + t]
             for r in state.cover[t]:
-                res = residents[r]
-                if r in frozen and state.sched[r][t - res.offset] == d:
-                    added.add(r)
+                if over <= 0:
                     break
+                res = residents[r]
+                if r in frozen and r not in added and state.sched[r][t - res.offset] == d:
+                    added.add(r)
+                    over -= 1
+        if not added or unfreeze_rounds >= RELEASE_ALL_AFTER:
+            # Those in the full months are free and it still does not fit: room must be made elsewhere,
+            # so everyone may move; the change penalty keeps the published months where it can.
+            added = set(frozen)
         frozen.difference_update(added)
+        # The released residents of overflowing months are laid out again around today's capacities
+        # (a constructed plan, not a walk from the old one); the search then pulls them back towards
+        # their published months where it can.
+        for r in sorted(added, key=lambda r: residents[r].offset):
+            res = residents[r]
+            if not any(
+                state.load[v * H + res.offset + p] > state.cap[v * H + res.offset + p]
+                for p, v in enumerate(state.sched[r])
+                if v >= 0
+            ):
+                continue
+            before = list(state.sched[r])
+            state.place(r, res.blank())
+            months = _construct(state, res, rng)
+            state.place(r, months if months is not None else before)
         search.movable = [r for r in range(len(residents)) if r not in frozen]
         search.movable_set = set(search.movable)
 
@@ -1123,7 +1191,7 @@ def solve(
         if best[0] == 0 and lower is not None and best[1] <= lower + 1e-6:
             break
         if not search.movable:
-            if not (replan and state.overflow() > 0 and unfreeze_rounds < 20):
+            if not (replan and state.overflow() > 0 and unfreeze_rounds < MAX_UNFREEZE_ROUNDS):
                 break
             # every previous schedule was valid on its own, but together they overflow (e.g. months closed since)
             unfreeze_rounds += 1
@@ -1146,7 +1214,7 @@ def solve(
             max_moves=(SMALL_MOVES // 10 if state.overflow() else SMALL_MOVES) if small else None,
         )
         snapshot()
-        if replan and state.overflow() > 0 and unfreeze_rounds < 20:
+        if replan and state.overflow() > 0 and unfreeze_rounds < MAX_UNFREEZE_ROUNDS:
             unfreeze_rounds += 1
             unfreeze()
             continue

@@ -262,6 +262,8 @@ def _execute(run: ScheduleRun, started: float) -> None:
         warnings += _below_minimum(problem, index, schedule)
         warnings += preference_warnings
         warnings += [explain.violation_dict(v, problem, index) for v in violations]
+        if result.stats.get("replan_fell_back"):
+            warnings.insert(0, {"kind": "replan_fresh"})
         if balance.overflow:
             warnings.append({"kind": "overflow", "count": balance.overflow})
         _finish(

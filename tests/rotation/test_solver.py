@@ -191,3 +191,26 @@ def test_replan_moves_residents_out_of_months_closed_since_publication():
 
     assert result.feasible and metrics.validate(problem, result.schedule) == []
     assert result.schedule[1:] == previous[1:]  # only the resident in the closed months moves
+
+
+def test_a_replan_that_cannot_clear_the_overflow_falls_back_to_a_fresh_plan(monkeypatch):
+    """Hard constraints come before few changes: the office gets a valid schedule, marked as a fresh plan."""
+    from rotation.scheduling import solver as module
+    from rotation.scheduling.diagnose import Reason
+
+    problem = generate.small(3)
+    real = module._solve
+    calls = []
+
+    def stuck_replan(problem, **kwargs):
+        calls.append(kwargs["replan"])
+        if kwargs["replan"]:
+            return module.Result(None, False, [Reason("unresolved", 0, [], [], {})], {})
+        return real(problem, **kwargs)
+
+    monkeypatch.setattr(module, "_solve", stuck_replan)
+    result = solve(problem, time_limit=3, seed=0, replan=True)
+
+    assert calls == [True, False]
+    assert result.feasible and metrics.validate(problem, result.schedule) == []
+    assert result.stats["replan_fell_back"] is True and "changed_residents" in result.stats
