@@ -177,6 +177,10 @@ class RoleAssignmentQuerySet(models.QuerySet):
         day = day or timezone.localdate()
         return self.filter(Q(valid_from__lte=day), Q(valid_until__isnull=True) | Q(valid_until__gte=day))
 
+    def holders(self):
+        """The active accounts holding these assignments (notify them, offer them as choices)."""
+        return User.objects.filter(pk__in=self.values("user_id"), is_active=True)
+
 
 class RoleAssignment(models.Model):
     """A role held within one org unit for a period: 'teaching secretary of cardiology from 2025-09'."""

@@ -157,11 +157,5 @@ class RoleRequiredMixin:
         if not request.user.is_authenticated:
             return self.handle_no_permission()  # type: ignore[attr-defined]
         if not request.user.scope.has_role(*self.required_roles):
-            audit_record(
-                action="access.denied",
-                outcome="denied",
-                acting_user=request.user,
-                view=request.resolver_match.view_name if request.resolver_match else request.path,
-            )
-            raise PermissionDenied
+            deny(request)
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]

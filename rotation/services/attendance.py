@@ -499,8 +499,11 @@ def _notify_clerks(report: AttendanceReport, event: str, body: str = "") -> None
     """Tell the department's clerks, in the hospital's language (not the approver's)."""
     from notices.notify import notify
 
-    holders = RoleAssignment.objects.active_on().filter(role=Role.ATTENDANCE_CLERK, department_id=report.department_id)
-    users = User.objects.filter(pk__in=holders.values("user_id"))
+    users = (
+        RoleAssignment.objects.active_on()
+        .filter(role=Role.ATTENDANCE_CLERK, department_id=report.department_id)
+        .holders()
+    )
     with translation.override(settings.LANGUAGE_CODE):
         titles = {
             "approve": _("Attendance %(month)s approved"),

@@ -162,8 +162,7 @@ def _url(block: RotationBlock) -> str:
 
 
 def _role_users(role: str, **scope) -> QuerySet[User]:
-    ids = RoleAssignment.objects.active_on().filter(role=role, **scope).values("user_id")
-    return User.objects.filter(pk__in=ids, is_active=True)
+    return RoleAssignment.objects.active_on().filter(role=role, **scope).holders()
 
 
 def department_heads(department: Department) -> QuerySet[User]:
@@ -171,8 +170,7 @@ def department_heads(department: Department) -> QuerySet[User]:
 
 
 def base_managers(block: RotationBlock) -> QuerySet[User]:
-    ids = RoleAssignment.objects.active_on().filter(role__in=BASE_MANAGERS, base_id=block.resident.base_id)
-    return User.objects.filter(pk__in=ids.values("user_id"), is_active=True)
+    return RoleAssignment.objects.active_on().filter(role__in=BASE_MANAGERS, base_id=block.resident.base_id).holders()
 
 
 def office_users(block: RotationBlock) -> QuerySet[User]:

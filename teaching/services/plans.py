@@ -71,7 +71,7 @@ def may_plan(user, department: Department) -> bool:
 def department_teachers(department: Department) -> QuerySet[User]:
     """Who may teach here: everyone holding a staff role in the department today."""
     holders = RoleAssignment.objects.active_on().filter(department=department, role__in=DEPARTMENT_STAFF)
-    return User.objects.filter(pk__in=holders.values("user_id"), is_active=True).order_by("real_name", "pk")
+    return holders.holders().order_by("real_name", "pk")
 
 
 def current_residents(department: Department, day: datetime.date | None = None) -> QuerySet[User]:
@@ -495,8 +495,7 @@ def _set_status(request: ApprovalRequest, status: str, acting_user: User | None,
 def _notify_planners(plan: TeachingPlan, event: str, body: str = "") -> None:
     from notices.notify import notify
 
-    holders = RoleAssignment.objects.active_on().filter(role__in=PLANNERS, department_id=plan.department_id)
-    users = User.objects.filter(pk__in=holders.values("user_id"))
+    users = RoleAssignment.objects.active_on().filter(role__in=PLANNERS, department_id=plan.department_id).holders()
     with translation.override(settings.LANGUAGE_CODE):
         titles = {
             "approve": _("Teaching plan %(month)s approved"),
